@@ -1,0 +1,359 @@
+"""The thin base shared by both estimators: targets, training and prediction.
+
+A subclass supplies two things: ``_input_blocks(X, reset)``, which validates
+``X`` and returns a dict of float32 arrays (one per block), and
+``_build_module(n_features, n_classes)``, which returns the torch module.
+Everything else (targets, weights, the skorch net, seeding, devices,
+prediction) lives here once.
+"""
+
+import contextlib
+import copy
+import difflib
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted, validate_data
+from skorch.callbacks import EarlyStopping
+
+from . import _targets
+from ._data import TensorBlocks, ValidationSplit
+from ._net import MultiTaskNet
+
+OPTIMIZERS = {
+    "adam": torch.optim.Adam,
+    "adamw": torch.optim.AdamW,
+    "sgd": torch.optim.SGD,
+    "rmsprop": torch.optim.RMSprop,
+}
+
+PREDICT_BATCH_SIZE = 8192
+
+
+def _resolve_device(device):
+    """Map ``device`` to a torch device string, or raise naming what exists."""
+    available = ["cpu"]
+    if torch.cuda.is_available():
+        available += ["cuda"] + [f"cuda:{i}" for i in range(torch.cuda.device_count())]
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        available.append("mps")
+    if device == "auto":
+        return "cuda" if "cuda" in available else "mps" if "mps" in available else "cpu"
+    if str(device) not in available:
+        raise ValueError(
+            f"device={device!r} is not available on this machine; available "
+            f"devices: {available} (or 'auto')."
+        )
+    return str(device)
+
+
+@contextlib.contextmanager
+def _seeded(seed):
+    """Seed torch for the duration of the block, then restore its RNG state."""
+    if seed is None:
+        yield
+        return
+    devices = list(range(torch.cuda.device_count())) if torch.cuda.is_initialized() else []
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(seed)
+        yield
+
+
+class BaseMultiTaskClassifier(ClassifierMixin, BaseEstimator):
+    """Base of the package's estimators. Not for direct use."""
+
+    _parameter_constraints = {
+        "loss_weights": [dict, "array-like", None],
+        "class_weight": [StrOptions({"balanced"}), dict, list, tuple, None],
+        "optimizer": [StrOptions(set(OPTIMIZERS)), type],
+        "lr": [Interval(Real, 0, None, closed="neither")],
+        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "callbacks": [list, None],
+        "warm_start": ["boolean"],
+        "device": [str, torch.device],
+        "verbose": ["verbose"],
+        "random_state": ["random_state"],
+    }
+
+    # Keyword arguments with these prefixes are routed to skorch, as in skorch.
+    _routing_prefixes = ("optimizer__",)
+
+    def _set_routed(self, kwargs):
+        for key in kwargs:
+            if not key.startswith(self._routing_prefixes):
+                names = self._get_param_names()
+                close = difflib.get_close_matches(key, names, n=1)
+                hint = f" Did you mean {close[0]!r}?" if close else ""
+                raise TypeError(
+                    f"{type(self).__name__}.__init__() got an unexpected keyword "
+                    f"argument {key!r}.{hint} Keyword arguments starting with "
+                    f"{', '.join(self._routing_prefixes)} are passed to skorch."
+                )
+        vars(self).update(kwargs)
+
+    def _routed_params(self):
+        return {k: v for k, v in vars(self).items()
+                if k.startswith(self._routing_prefixes)}
+
+    def get_params(self, deep=True):
+        params = super().get_params(deep=deep)
+        params.update(self._routed_params())
+        return params
+
+    def set_params(self, **params):
+        routed = {k: v for k, v in params.items() if k.startswith(self._routing_prefixes)}
+        vars(self).update(routed)
+        return super().set_params(**{k: v for k, v in params.items() if k not in routed})
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        tags.target_tags.single_output = True
+        return tags
+
+    # -- hooks for subclasses ---------------------------------------------
+    def _input_blocks(self, X, reset):
+        """Validate ``X`` and return a dict of float32 arrays (one per block)."""
+        X = validate_data(self, X, reset=reset, dtype=np.float32)
+        return {"X": X}
+
+    def _build_module(self, n_features, n_classes):
+        """Return the torch module for these block widths and class counts."""
+        raise NotImplementedError
+
+    # -- fitting ----------------------------------------------------------
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the network on ``X`` and the task columns of ``y``.
+
+        Parameters
+        ----------
+        X : {array-like, DataFrame} of shape (n_samples, n_features)
+            Input features, numeric.
+        y : {array-like, DataFrame} of shape (n_samples,) or (n_samples, n_tasks)
+            One column per task; missing values (NaN, None, ``pd.NA``) mark
+            rows without a label for that task.
+        sample_weight : array-like of shape (n_samples,) or (n_samples, n_tasks), \
+                default=None
+            Row weights, shared by all tasks or given per task.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        warm = self.warm_start and hasattr(self, "net_")
+        return self._fit(X, y, sample_weight, epochs=self.max_epochs, warm=warm)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """Train for one epoch, initialising the network on the first call.
+
+        Parameters
+        ----------
+        X : {array-like, DataFrame} of shape (n_samples, n_features)
+            Input features.
+        y : {array-like, DataFrame} of shape (n_samples,) or (n_samples, n_tasks)
+            Targets; see :meth:`fit`.
+        classes : array-like or list of array-like, default=None
+            Classes of each task, needed on the first call when a batch may
+            lack some classes: an array for 1-D ``y``, else one array per
+            task. Ignored after the first call.
+        sample_weight : array-like of shape (n_samples,) or (n_samples, n_tasks), \
+                default=None
+            Row weights.
+
+        Returns
+        -------
+        self : object
+            The updated estimator.
+        """
+        warm = hasattr(self, "net_")
+        if not warm and classes is not None:
+            classes = [classes] if np.ndim(y) == 1 else list(classes)
+            classes = [np.unique(c) for c in classes]
+        return self._fit(X, y, sample_weight, epochs=1, warm=warm,
+                         classes=None if warm else classes)
+
+    def _fit(self, X, y, sample_weight, *, epochs, warm, classes=None):
+        blocks = self._input_blocks(X, reset=not warm)
+        n_samples = len(next(iter(blocks.values())))
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y "
+                "is None."
+            )
+        if warm:
+            classes = self._task_classes()
+        targets = _targets.TaskTargets(y, classes=classes)
+        if len(targets.codes) != n_samples:
+            raise ValueError(
+                f"X and y have different numbers of rows: {n_samples} and "
+                f"{len(targets.codes)}."
+            )
+        if warm and targets.tasks != self.tasks_:
+            raise ValueError(
+                f"y has tasks {targets.tasks} but the model was fitted on "
+                f"{self.tasks_}; refit with warm_start=False."
+            )
+        loss_weights = _targets.loss_weight_vector(self.loss_weights, targets.tasks)
+        weight = (
+            _targets.sample_weight_matrix(sample_weight, n_samples, len(targets.tasks))
+            * _targets.class_weight_matrix(self.class_weight, targets)
+            * targets.mask
+        )
+        if self.batch_size == 1 and getattr(self, "batch_norm", False):
+            raise ValueError("batch_norm=True needs batch_size >= 2.")
+        if not warm:
+            self.tasks_ = targets.tasks
+            self.classes_ = (targets.classes[0] if targets.one_dimensional
+                             else targets.classes)
+            self._one_dimensional = targets.one_dimensional
+            self.device_ = _resolve_device(self.device)
+        self.loss_weights_ = loss_weights
+        dataset = TensorBlocks(blocks, targets.codes, weight)
+
+        seed = self._seed()
+        with _seeded(seed):
+            if not warm:
+                self.net_ = self._make_net(blocks, targets, seed)
+            self.net_.loss_weights = loss_weights
+            self.net_.max_epochs = epochs
+            self.net_.partial_fit(dataset)
+        self.history_ = self.net_.history
+        self.n_iter_ = len(self.net_.history)
+        return self
+
+    def _seed(self):
+        """Seed for this call; partial_fit calls of an int seed differ by epoch."""
+        if self.random_state is None:
+            return None
+        if isinstance(self.random_state, Integral):
+            return int(self.random_state) + len(getattr(self, "history_", ()))
+        return int(check_random_state(self.random_state).randint(2**31 - 1))
+
+    def _make_net(self, blocks, targets, seed):
+        n_features = {k: v.shape[1] for k, v in blocks.items()}
+        n_classes = [len(c) for c in targets.classes]
+        if self.early_stopping:
+            train_split = ValidationSplit(self.validation_fraction, seed)
+            callbacks = [("early_stopping", EarlyStopping(
+                monitor="valid_loss", patience=self.n_iter_no_change,
+                threshold=self.tol, threshold_mode="rel", load_best=True,
+                sink=print if self.verbose else _silent))]
+        else:
+            train_split, callbacks = None, []
+        callbacks += copy.deepcopy(self.callbacks or [])
+        optimizer = (OPTIMIZERS[self.optimizer] if isinstance(self.optimizer, str)
+                     else self.optimizer)
+        net = MultiTaskNet(
+            self._build_module(n_features, n_classes),
+            tasks=targets.tasks,
+            loss_weights=None,
+            predict_batch_size=max(self.batch_size, PREDICT_BATCH_SIZE),
+            optimizer=optimizer,
+            lr=self.lr,
+            max_epochs=self.max_epochs,
+            batch_size=self.batch_size,
+            train_split=train_split,
+            callbacks=callbacks,
+            device=self.device_,
+            verbose=self.verbose,
+            **self._routed_params(),
+        )
+        return net.initialize()
+
+    # -- prediction ---------------------------------------------------------
+    def _task_probas(self, X):
+        check_is_fitted(self)
+        blocks = self._input_blocks(X, reset=False)
+        self.net_.module_.eval()
+        outputs = [[] for _ in self.tasks_]
+        n_tasks = len(self.tasks_)
+        with torch.inference_mode():
+            for logits in self.net_.forward_iter(TensorBlocks(blocks), training=False):
+                logits = logits if isinstance(logits, (tuple, list)) else (logits,)
+                for t in range(n_tasks):
+                    outputs[t].append(torch.softmax(logits[t], dim=1))
+        probas = [torch.cat(o).numpy() for o in outputs]
+        if not all(np.isfinite(p).all() for p in probas):
+            raise FloatingPointError(
+                "The network produced non-finite probabilities; its weights "
+                "diverged. Refit with a lower lr or scaled features."
+            )
+        return probas
+
+    def predict_proba(self, X):
+        """Class probabilities of each task.
+
+        Parameters
+        ----------
+        X : {array-like, DataFrame} of shape (n_samples, n_features)
+            Input features.
+
+        Returns
+        -------
+        proba : list of ndarray of shape (n_samples, n_classes_t)
+            One array per task, columns ordered as ``classes_[t]``. A single
+            array when ``y`` was 1-D.
+        """
+        probas = self._task_probas(X)
+        return probas[0] if self._one_dimensional else probas
+
+    def predict(self, X):
+        """Predict the label of every task.
+
+        Parameters
+        ----------
+        X : {array-like, DataFrame} of shape (n_samples, n_features)
+            Input features.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples, n_tasks) or (n_samples,)
+            Each column in its task's label dtype (an object array when the
+            tasks' dtypes differ); 1-D when ``y`` was 1-D.
+        """
+        codes = np.stack([p.argmax(1) for p in self._task_probas(X)], axis=1)
+        return _targets.decode(codes, self._task_classes(), self._one_dimensional)
+
+    def _task_classes(self):
+        """``classes_`` as a list with one array per task, whatever ``y`` was."""
+        return [self.classes_] if self._one_dimensional else self.classes_
+
+    def score(self, X, y, sample_weight=None):
+        """Mean over tasks of each task's accuracy on its labelled rows.
+
+        Parameters
+        ----------
+        X : {array-like, DataFrame} of shape (n_samples, n_features)
+            Input features.
+        y : {array-like, DataFrame} of shape (n_samples,) or (n_samples, n_tasks)
+            True labels; missing labels are skipped.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Row weights.
+
+        Returns
+        -------
+        score : float
+            The mean per-task accuracy (for 1-D ``y``, the accuracy).
+        """
+        from .metrics import mean_task_score
+        from sklearn.metrics import accuracy_score
+
+        return mean_task_score(y, self.predict(X), accuracy_score,
+                               sample_weight=sample_weight)
+
+
+def _silent(*args, **kwargs):
+    pass

@@ -1,0 +1,35 @@
+"""The weighted, masked multi-task loss.
+
+For a batch, task ``t`` contributes the weighted mean of its rows'
+cross-entropies over the rows that have a label for it::
+
+    L_t = sum_i w_it * CE(z_it, y_it) / sum_i w_it
+
+where ``w_it`` is zero for a missing label and otherwise the product of the
+row's sample weight and its class weight. A row with a missing label therefore
+contributes exactly zero loss and zero gradient to that task. The total loss is
+``sum_t loss_weight_t * L_t`` (see ``_net.py``).
+"""
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+
+class MultiTaskLoss(nn.Module):
+    """Per-task weighted mean cross-entropy over the labelled rows.
+
+    ``forward(logits, y, weight)`` takes a sequence of per-task logits of
+    shape (batch, n_classes_t), integer codes ``y`` of shape (batch, n_tasks)
+    with -1 for a missing label, and row weights of shape (batch, n_tasks)
+    that are zero where the label is missing. It returns the per-task losses
+    as a tensor of shape (n_tasks,).
+    """
+
+    def forward(self, logits, y, weight):
+        losses = []
+        for t, z in enumerate(logits):
+            w = weight[:, t]
+            ce = F.cross_entropy(z, y[:, t].clamp(min=0), reduction="none")
+            losses.append((w * ce).sum() / w.sum().clamp(min=torch.finfo(w.dtype).tiny))
+        return torch.stack(losses)

@@ -1,0 +1,104 @@
+"""The private skorch net: multi-task loss, tuple outputs and the fast data path.
+
+Customised only through skorch's documented hooks: ``get_dataset``,
+``get_iterator``, ``get_loss`` and ``get_default_callbacks``. skorch still
+runs the training loop, the callbacks and the history.
+"""
+
+import math
+
+import numpy as np
+import torch
+from skorch import NeuralNet
+from skorch.utils import to_tensor
+
+from ._data import BatchIterator, TensorBlocks
+from ._losses import MultiTaskLoss
+from .callbacks import PerTaskHistory
+
+
+class MultiTaskNet(NeuralNet):
+    """skorch ``NeuralNet`` whose module returns a tuple of per-task logits.
+
+    Parameters
+    ----------
+    module : nn.Module
+        Takes the input blocks as keyword arguments and returns one logits
+        tensor per task (extra outputs after the first ``n_tasks`` are
+        ignored by the loss).
+    tasks : list of str
+        Task names, in output order.
+    loss_weights : ndarray of shape (n_tasks,)
+        Weight of each task's loss in the total.
+    predict_batch_size : int
+        Rows per batch at prediction and validation time.
+    **kwargs
+        Passed to ``skorch.NeuralNet``.
+    """
+
+    def __init__(self, module, *args, tasks, loss_weights, predict_batch_size,
+                 **kwargs):
+        super().__init__(module, *args, criterion=MultiTaskLoss, **kwargs)
+        self.tasks = tasks
+        self.loss_weights = loss_weights
+        self.predict_batch_size = predict_batch_size
+
+    # -- data path -------------------------------------------------------
+    def get_dataset(self, X, y=None):
+        if isinstance(X, TensorBlocks):
+            return X
+        return TensorBlocks(X)
+
+    def get_iterator(self, dataset, training=False):
+        if training:
+            return BatchIterator(dataset, self.batch_size, shuffle=True)
+        return BatchIterator(dataset, self.predict_batch_size, shuffle=False)
+
+    # -- loss ------------------------------------------------------------
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        n_tasks = len(self.tasks)
+        logits = y_pred if isinstance(y_pred, (tuple, list)) else (y_pred,)
+        target = to_tensor(y_true, device=self.device)
+        per_task = self.criterion_(logits[:n_tasks], target["y"], target["w"])
+        weights = torch.as_tensor(
+            self.loss_weights, dtype=per_task.dtype, device=per_task.device
+        )
+        loss = (weights * per_task).sum()
+        regularization = getattr(self.module_, "regularization", None)
+        if training and regularization is not None:
+            loss = loss + regularization()
+        self._record_tasks(per_task, target, logits[:n_tasks], training)
+        return loss
+
+    def _record_tasks(self, per_task, target, logits, training):
+        """Record per-task sums for ``PerTaskHistory`` to average per epoch."""
+        w = target["w"].sum(0)
+        record = {"loss": (per_task.detach() * w).tolist(), "weight": w.tolist()}
+        if not training:
+            labelled = target["y"] >= 0
+            correct = torch.stack(
+                [(z.argmax(1) == target["y"][:, t]) & labelled[:, t]
+                 for t, z in enumerate(logits)], 1)
+            record["correct"] = correct.sum(0).tolist()
+            record["labelled"] = labelled.sum(0).tolist()
+        prefix = "train" if training else "valid"
+        self.history.record_batch(f"{prefix}_tasks", record)
+
+    # -- callbacks -------------------------------------------------------
+    def get_default_callbacks(self):
+        callbacks = list(super().get_default_callbacks())
+        names = [name for name, _ in callbacks]
+        at = names.index("print_log") if "print_log" in names else len(callbacks)
+        callbacks.insert(at, ("per_task_history", PerTaskHistory()))
+        return callbacks
+
+    def on_epoch_end(self, net, **kwargs):
+        losses = [b["train_loss"] for b in self.history[-1]["batches"]
+                  if "train_loss" in b]
+        if losses and not math.isfinite(float(np.mean(losses))):
+            raise FloatingPointError(
+                f"Training diverged in epoch {len(self.history)}: the training "
+                f"loss became {np.mean(losses)}. Lower the learning rate (lr="
+                f"{self.lr}), scale the features (e.g. StandardScaler), or clip "
+                "gradients."
+            )
