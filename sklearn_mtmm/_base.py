@@ -53,6 +53,20 @@ def _resolve_device(device):
 
 
 @contextlib.contextmanager
+def _torch_threads(n_threads):
+    """Use ``n_threads`` torch threads inside the block, then restore the setting."""
+    if n_threads is None:
+        yield
+        return
+    previous = torch.get_num_threads()
+    torch.set_num_threads(n_threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
+@contextlib.contextmanager
 def _seeded(seed):
     """Seed torch for the duration of the block, then restore its RNG state."""
     if seed is None:
@@ -81,6 +95,7 @@ class BaseMultiTaskClassifier(ClassifierMixin, BaseEstimator):
         "callbacks": [list, None],
         "warm_start": ["boolean"],
         "device": [str, torch.device],
+        "n_threads": [Interval(Integral, 1, None, closed="left"), None],
         "verbose": ["verbose"],
         "random_state": ["random_state"],
     }
@@ -224,7 +239,7 @@ class BaseMultiTaskClassifier(ClassifierMixin, BaseEstimator):
         dataset = TensorBlocks(blocks, targets.codes, weight)
 
         seed = self._seed()
-        with _seeded(seed):
+        with _torch_threads(self.n_threads), _seeded(seed):
             if not warm:
                 self.net_ = self._make_net(blocks, targets, seed)
             self.net_.loss_weights = loss_weights
@@ -280,7 +295,7 @@ class BaseMultiTaskClassifier(ClassifierMixin, BaseEstimator):
         self.net_.module_.eval()
         outputs = [[] for _ in self.tasks_]
         n_tasks = len(self.tasks_)
-        with torch.inference_mode():
+        with _torch_threads(self.n_threads), torch.inference_mode():
             for logits in self.net_.forward_iter(TensorBlocks(blocks), training=False):
                 logits = logits if isinstance(logits, (tuple, list)) else (logits,)
                 for t in range(n_tasks):

@@ -47,6 +47,10 @@ device : str, default="cpu"
     Torch device: ``"cpu"``, ``"cuda"``, ``"cuda:N"``, ``"mps"`` or
     ``"auto"`` (cuda, then mps, then cpu). A fitted model unpickles on a
     machine without that device and then runs on the CPU.
+n_threads : int or None, default=1
+    Torch threads used during ``fit`` and ``predict``; the previous setting
+    is restored afterwards. One thread does not collapse when other processes
+    keep the cores busy; None leaves torch's own setting.
 verbose : int, default=0
     0: silent. 1: a table per epoch with the total and per-task losses.
 random_state : int, RandomState instance or None, default=None

@@ -110,6 +110,7 @@ class MultiTaskClassifier(BaseMultiTaskClassifier):
         callbacks=None,
         warm_start=False,
         device="cpu",
+        n_threads=1,
         verbose=0,
         random_state=None,
         **kwargs,
@@ -134,6 +135,7 @@ class MultiTaskClassifier(BaseMultiTaskClassifier):
         self.callbacks = callbacks
         self.warm_start = warm_start
         self.device = device
+        self.n_threads = n_threads
         self.verbose = verbose
         self.random_state = random_state
         self._set_routed(kwargs)
