@@ -103,32 +103,36 @@ class BaseMultiTaskClassifier(ClassifierMixin, BaseEstimator):
     # Keyword arguments with these prefixes are routed to skorch, as in skorch.
     _routing_prefixes = ("optimizer__",)
 
-    def _set_routed(self, kwargs):
-        for key in kwargs:
-            if not key.startswith(self._routing_prefixes):
-                names = self._get_param_names()
-                close = difflib.get_close_matches(key, names, n=1)
-                hint = f" Did you mean {close[0]!r}?" if close else ""
-                raise TypeError(
-                    f"{type(self).__name__}.__init__() got an unexpected keyword "
-                    f"argument {key!r}.{hint} Keyword arguments starting with "
-                    f"{', '.join(self._routing_prefixes)} are passed to skorch."
-                )
-        vars(self).update(kwargs)
+    def _extra_params(self):
+        """Keyword arguments given beyond the signature (stored as attributes)."""
+        names = set(self._get_param_names())
+        return {k: v for k, v in vars(self).items()
+                if k not in names and not k.startswith("_") and not k.endswith("_")}
 
     def _routed_params(self):
-        return {k: v for k, v in vars(self).items()
-                if k.startswith(self._routing_prefixes)}
+        """The extra keyword arguments, checked to carry a routing prefix."""
+        extra = self._extra_params()
+        for key in extra:
+            if not key.startswith(self._routing_prefixes):
+                close = difflib.get_close_matches(key, self._get_param_names(), n=1)
+                hint = f" Did you mean {close[0]!r}?" if close else ""
+                raise TypeError(
+                    f"{type(self).__name__} got an unexpected keyword argument "
+                    f"{key!r}.{hint} Only keyword arguments starting with "
+                    f"{', '.join(self._routing_prefixes)} are routed to skorch."
+                )
+        return extra
 
     def get_params(self, deep=True):
         params = super().get_params(deep=deep)
-        params.update(self._routed_params())
+        params.update(self._extra_params())
         return params
 
     def set_params(self, **params):
         routed = {k: v for k, v in params.items() if k.startswith(self._routing_prefixes)}
         vars(self).update(routed)
-        return super().set_params(**{k: v for k, v in params.items() if k not in routed})
+        rest = {k: v for k, v in params.items() if k not in routed}
+        return super().set_params(**rest) if rest else self
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -201,6 +205,7 @@ class BaseMultiTaskClassifier(ClassifierMixin, BaseEstimator):
                          classes=None if warm else classes)
 
     def _fit(self, X, y, sample_weight, *, epochs, warm, classes=None):
+        self._routed_params()
         blocks = self._input_blocks(X, reset=not warm)
         n_samples = len(next(iter(blocks.values())))
         if y is None:
@@ -227,6 +232,12 @@ class BaseMultiTaskClassifier(ClassifierMixin, BaseEstimator):
             * _targets.class_weight_matrix(self.class_weight, targets)
             * targets.mask
         )
+        for task, total in zip(targets.tasks, weight.sum(axis=0)):
+            if total <= 0:
+                raise ValueError(
+                    f"The weights of task {task!r} are all zero on its labelled "
+                    "rows (sample_weight x class_weight): it has nothing to learn."
+                )
         if self.batch_size == 1 and getattr(self, "batch_norm", False):
             raise ValueError("batch_norm=True needs batch_size >= 2.")
         if not warm:
@@ -238,7 +249,7 @@ class BaseMultiTaskClassifier(ClassifierMixin, BaseEstimator):
         self.loss_weights_ = loss_weights
         dataset = TensorBlocks(blocks, targets.codes, weight)
 
-        seed = self._seed()
+        seed = self._seed(warm)
         with _torch_threads(self.n_threads), _seeded(seed):
             if not warm:
                 self.net_ = self._make_net(blocks, targets, seed)
@@ -249,12 +260,12 @@ class BaseMultiTaskClassifier(ClassifierMixin, BaseEstimator):
         self.n_iter_ = len(self.net_.history)
         return self
 
-    def _seed(self):
-        """Seed for this call; partial_fit calls of an int seed differ by epoch."""
+    def _seed(self, warm):
+        """Seed of this call; continued training with an int seed moves it on."""
         if self.random_state is None:
             return None
         if isinstance(self.random_state, Integral):
-            return int(self.random_state) + len(getattr(self, "history_", ()))
+            return int(self.random_state) + (self.n_iter_ if warm else 0)
         return int(check_random_state(self.random_state).randint(2**31 - 1))
 
     def _make_net(self, blocks, targets, seed):

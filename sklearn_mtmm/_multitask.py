@@ -138,7 +138,7 @@ class MultiTaskClassifier(BaseMultiTaskClassifier):
         self.n_threads = n_threads
         self.verbose = verbose
         self.random_state = random_state
-        self._set_routed(kwargs)
+        vars(self).update(kwargs)
 
     def _build_module(self, n_features, n_classes):
         return MultiTaskMLP(

@@ -1,0 +1,29 @@
+"""scikit-learn's own estimator checks on small, fast instances."""
+
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from sklearn_mtmm import MultiTaskClassifier
+
+# Small networks and full-batch training: the checks fit on tens of rows.
+FAST = dict(hidden_layer_sizes=(16,), max_epochs=40, lr=0.02, batch_size=512,
+            random_state=0)
+
+ESTIMATORS = [
+    MultiTaskClassifier(**FAST),
+    MultiTaskClassifier(sharing="soft", head_hidden_sizes=(8,), **FAST),
+]
+
+FLOAT32 = (
+    "The network trains in float32: fitting with integer sample weights and "
+    "with repeated rows gives probabilities equal to about 1e-6, while the "
+    "check demands rtol=1e-7 (float64 precision)."
+)
+
+
+def expected_failed_checks(estimator):
+    return {"check_sample_weight_equivalence_on_dense_data": FLOAT32}
+
+
+@parametrize_with_checks(ESTIMATORS, expected_failed_checks=expected_failed_checks)
+def test_sklearn_compatible_estimator(estimator, check):
+    check(estimator)
