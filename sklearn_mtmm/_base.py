@@ -13,6 +13,7 @@ import difflib
 from numbers import Integral, Real
 
 import numpy as np
+import pandas as pd
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.utils import check_random_state
@@ -143,6 +144,7 @@ class BaseMultiTaskClassifier(ClassifierMixin, BaseEstimator):
     # -- hooks for subclasses ---------------------------------------------
     def _input_blocks(self, X, reset):
         """Validate ``X`` and return a dict of float32 arrays (one per block)."""
+        check_numeric_columns(X)
         X = validate_data(self, X, reset=reset, dtype=np.float32)
         return {"X": X}
 
@@ -379,6 +381,22 @@ class BaseMultiTaskClassifier(ClassifierMixin, BaseEstimator):
 
         return mean_task_score(y, self.predict(X), accuracy_score,
                                sample_weight=sample_weight)
+
+
+def check_numeric_columns(X):
+    """Raise a ``TypeError`` naming the non-numeric columns of a DataFrame."""
+    dtypes = getattr(X, "dtypes", None)
+    if dtypes is None or not hasattr(dtypes, "items"):
+        return
+    bad = [str(c) for c, dtype in dtypes.items()
+           if not (pd.api.types.is_numeric_dtype(dtype)
+                   or pd.api.types.is_bool_dtype(dtype))]
+    if bad:
+        raise TypeError(
+            f"X has non-numeric columns {bad}. Encode them first, e.g. with "
+            "OneHotEncoder or OrdinalEncoder in a ColumnTransformer before "
+            "this estimator."
+        )
 
 
 def _silent(*args, **kwargs):
