@@ -6,6 +6,11 @@ drawn by indexing those tensors with a slice of a permuted index: no per-row
 ``__getitem__``, no ``collate``. skorch sees a ``TensorBlocks`` as its dataset
 and a ``BatchIterator`` as its iterator, so its callbacks, history and early
 stopping keep working.
+
+On a CUDA device (:func:`for_device`), a data set that fits in a fraction of
+the free device memory moves there once, so batches are sliced on the device;
+a larger one is pinned in host memory and each batch is gathered into a
+pinned buffer and copied asynchronously. The CPU path does none of this.
 """
 
 import numpy as np
@@ -27,8 +32,12 @@ class TensorBlocks:
 
     def __init__(self, blocks, codes=None, weight=None):
         self.blocks = {k: torch.as_tensor(v) for k, v in blocks.items()}
-        self.codes = None if codes is None else torch.as_tensor(codes)
-        self.weight = None if weight is None else torch.as_tensor(weight)
+        self.codes = None if codes is None else torch.as_tensor(codes, dtype=torch.int64)
+        # float32 like the inputs: float64 weights would make every batch's
+        # loss arithmetic run in float64.
+        self.weight = None if weight is None else torch.as_tensor(weight, dtype=torch.float32)
+        # Set by ``pin_memory``: the device batches are copied to.
+        self.target_device = None
 
     def __len__(self):
         return len(next(iter(self.blocks.values())))
@@ -42,18 +51,63 @@ class TensorBlocks:
 
     def subset(self, index):
         """A new ``TensorBlocks`` holding the rows at ``index``."""
-        X, target = self.take(torch.as_tensor(index))
+        X, target = self.take(torch.as_tensor(index, device=self.device))
         if target is None:
             return TensorBlocks(X)
         return TensorBlocks(X, target["y"], target["w"])
 
+    def tensors(self):
+        """Every tensor of the data set."""
+        extra = [] if self.codes is None else [self.codes, self.weight]
+        return list(self.blocks.values()) + extra
+
+    @property
+    def nbytes(self):
+        return sum(t.element_size() * t.nelement() for t in self.tensors())
+
+    @property
+    def device(self):
+        return next(iter(self.blocks.values())).device
+
+    def _map(self, fn):
+        moved = TensorBlocks({k: fn(v) for k, v in self.blocks.items()})
+        if self.codes is not None:
+            moved.codes = fn(self.codes)
+            moved.weight = fn(self.weight)
+        return moved
+
     def to(self, device):
         """Move every tensor to ``device`` (once, before training)."""
-        moved = TensorBlocks({k: v.to(device) for k, v in self.blocks.items()})
-        if self.codes is not None:
-            moved.codes = self.codes.to(device)
-            moved.weight = self.weight.to(device)
-        return moved
+        return self._map(lambda t: t.to(device))
+
+    def pin_memory(self, target_device):
+        """Pin every tensor in host memory; batches go to ``target_device``."""
+        pinned = self._map(lambda t: t.pin_memory())
+        pinned.target_device = torch.device(target_device)
+        return pinned
+
+
+DEVICE_MEMORY_FRACTION = 0.5
+"""Largest share of the free device memory a data set may take on the device."""
+
+
+def for_device(dataset, device):
+    """Put ``dataset`` where batches for ``device`` are best drawn from.
+
+    CPU: unchanged. CUDA: moved to the device once when it takes at most
+    ``DEVICE_MEMORY_FRACTION`` of the free device memory, else pinned in host
+    memory for asynchronous batch copies. Other devices (MPS): moved once.
+    skorch builds its iterators once per fit loop, so this runs once per
+    ``fit`` and ``predict``.
+    """
+    device = torch.device(device)
+    if device.type == "cpu" or dataset.device.type == device.type:
+        return dataset
+    if device.type == "cuda":
+        free, _ = torch.cuda.mem_get_info(device)
+        if dataset.nbytes > DEVICE_MEMORY_FRACTION * free:
+            return dataset.pin_memory(device)
+    return dataset.to(device)
 
 
 class BatchIterator:
@@ -82,13 +136,72 @@ class BatchIterator:
 
     def __iter__(self):
         bounds = self._bounds()
+        if self.dataset.target_device is not None:
+            yield from _PinnedBatches(self.dataset, bounds, self.shuffle)
+            return
         if self.shuffle:
-            order = torch.randperm(len(self.dataset))
+            # Drawn on the CPU generator whatever the device, so a seed gives
+            # the same batches on CPU and GPU.
+            order = torch.randperm(len(self.dataset)).to(self.dataset.device)
             for start, stop in zip(bounds[:-1], bounds[1:]):
                 yield self.dataset.take(order[start:stop])
         else:
             for start, stop in zip(bounds[:-1], bounds[1:]):
                 yield self.dataset.take(slice(start, stop))
+
+
+class _PinnedBatches:
+    """Batches of a pinned host data set, copied asynchronously to the GPU.
+
+    A shuffled batch is gathered (``index_select``) into one of two pinned
+    staging buffers per tensor, then copied with ``non_blocking=True``; a
+    CUDA event guards each buffer so it is not overwritten while its copy is
+    in flight. An unshuffled batch is a contiguous view of pinned memory and
+    is copied directly.
+    """
+
+    def __init__(self, dataset, bounds, shuffle):
+        self.dataset = dataset
+        self.bounds = bounds
+        self.shuffle = shuffle
+
+    def _copy(self, batch):
+        device = self.dataset.target_device
+        X, target = batch
+        X = {k: v.to(device, non_blocking=True) for k, v in X.items()}
+        if target is not None:
+            target = {k: v.to(device, non_blocking=True) for k, v in target.items()}
+        return X, target
+
+    def __iter__(self):
+        dataset, bounds = self.dataset, self.bounds
+        if not self.shuffle:
+            for start, stop in zip(bounds[:-1], bounds[1:]):
+                yield self._copy(dataset.take(slice(start, stop)))
+            return
+        size = max(stop - start for start, stop in zip(bounds[:-1], bounds[1:]))
+        names = list(dataset.blocks)
+        sources = dataset.tensors()
+        buffers = [
+            [torch.empty((size,) + tuple(t.shape[1:]), dtype=t.dtype).pin_memory()
+             for t in sources]
+            for _ in range(2)
+        ]
+        events = [None, None]
+        order = torch.randperm(len(dataset))
+        for i, (start, stop) in enumerate(zip(bounds[:-1], bounds[1:])):
+            slot = i % 2
+            if events[slot] is not None:
+                events[slot].synchronize()
+            index = order[start:stop]
+            staged = [torch.index_select(t, 0, index, out=b[:len(index)])
+                      for t, b in zip(sources, buffers[slot])]
+            moved = [t.to(dataset.target_device, non_blocking=True) for t in staged]
+            events[slot] = torch.cuda.Event()
+            events[slot].record()
+            X = dict(zip(names, moved))
+            extra = moved[len(names):]
+            yield X, ({"y": extra[0], "w": extra[1]} if extra else None)
 
 
 class ValidationSplit:

@@ -12,7 +12,7 @@ import torch
 from skorch import NeuralNet
 from skorch.utils import to_tensor
 
-from ._data import BatchIterator, TensorBlocks
+from ._data import BatchIterator, TensorBlocks, for_device
 from ._losses import MultiTaskLoss
 from .callbacks import PerTaskHistory
 
@@ -50,6 +50,7 @@ class MultiTaskNet(NeuralNet):
         return TensorBlocks(X)
 
     def get_iterator(self, dataset, training=False):
+        dataset = for_device(dataset, self.device)
         if training:
             return BatchIterator(dataset, self.batch_size, shuffle=True)
         return BatchIterator(dataset, self.predict_batch_size, shuffle=False)
@@ -72,17 +73,31 @@ class MultiTaskNet(NeuralNet):
 
     def _record_tasks(self, per_task, target, logits, training):
         """Record per-task sums for ``PerTaskHistory`` to average per epoch."""
+        # One host transfer per batch (``tolist`` of a stacked tensor), not one
+        # per statistic: each transfer is a device sync on a GPU.
         w = target["w"].sum(0)
-        record = {"loss": (per_task.detach() * w).tolist(), "weight": w.tolist()}
+        stats = [per_task.detach() * w, w]
         if not training:
             labelled = target["y"] >= 0
             correct = torch.stack(
                 [(z.argmax(1) == target["y"][:, t]) & labelled[:, t]
                  for t, z in enumerate(logits)], 1)
-            record["correct"] = correct.sum(0).tolist()
-            record["labelled"] = labelled.sum(0).tolist()
+            stats += [correct.sum(0).to(w.dtype), labelled.sum(0).to(w.dtype)]
+        values = torch.stack(stats).tolist()
+        record = {"loss": values[0], "weight": values[1]}
+        if not training:
+            record["correct"] = [int(c) for c in values[2]]
+            record["labelled"] = [int(n) for n in values[3]]
         prefix = "train" if training else "valid"
         self.history.record_batch(f"{prefix}_tasks", record)
+
+    def _set_training(self, training=True):
+        # skorch calls this before every batch and walks every submodule; on a
+        # small MLP that is ~2% of a fit. Only walk when the mode changes.
+        for name in self._modules + self._criteria:
+            module = getattr(self, name + "_")
+            if isinstance(module, torch.nn.Module) and module.training != training:
+                module.train(training)
 
     # -- callbacks -------------------------------------------------------
     def get_default_callbacks(self):
