@@ -215,18 +215,14 @@ class BaseMultiTaskClassifier(ClassifierMixin, BaseEstimator):
                 f"{type(self).__name__} requires y to be passed, but the target y "
                 "is None."
             )
+        tasks = None
         if warm:
-            classes = self._task_classes()
-        targets = _targets.TaskTargets(y, classes=classes)
+            classes, tasks = self._task_classes(), self.tasks_
+        targets = _targets.TaskTargets(y, classes=classes, tasks=tasks)
         if len(targets.codes) != n_samples:
             raise ValueError(
                 f"X and y have different numbers of rows: {n_samples} and "
                 f"{len(targets.codes)}."
-            )
-        if warm and targets.tasks != self.tasks_:
-            raise ValueError(
-                f"y has tasks {targets.tasks} but the model was fitted on "
-                f"{self.tasks_}; refit with warm_start=False."
             )
         loss_weights = _targets.loss_weight_vector(self.loss_weights, targets.tasks)
         weight = (

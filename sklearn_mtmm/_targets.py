@@ -109,6 +109,8 @@ class TaskTargets:
     classes : list of ndarray, default=None
         Known classes per task (refit, ``warm_start``, ``partial_fit``). When
         given, every label of ``y`` must be one of them.
+    tasks : list of str, default=None
+        Known task names; when given, ``y`` must have exactly these tasks.
 
     Attributes
     ----------
@@ -120,8 +122,13 @@ class TaskTargets:
     one_dimensional : bool
     """
 
-    def __init__(self, y, classes=None):
+    def __init__(self, y, classes=None, tasks=None):
         names, labels, missing, self.one_dimensional = task_columns(y)
+        if tasks is not None and names != list(tasks):
+            raise ValueError(
+                f"y has tasks {names} but the model was fitted on {list(tasks)}; "
+                "refit with warm_start=False."
+            )
         self.tasks = names
         self.codes = np.full(missing.shape, MISSING, dtype=np.int64)
         self.classes = []

@@ -9,7 +9,7 @@ import inspect
 import numpy as np
 from sklearn.metrics import accuracy_score, f1_score, log_loss
 
-from ._targets import task_columns
+from ._targets import _narrow_object, task_columns
 
 __all__ = [
     "make_task_scorer",
@@ -76,7 +76,10 @@ def mean_task_score(y_true, y_pred, score_func, *, sample_weight=None,
             extra["sample_weight"] = np.asarray(sample_weight)[present]
         if labels is not None:
             extra["labels"] = labels[t]
-        scores.append(score_func(truth, np.asarray(pred)[present], **extra))
+        pred = np.asarray(pred)[present]
+        if pred.dtype == object:  # a column of a mixed-dtype prediction
+            pred = _narrow_object(pred)
+        scores.append(score_func(truth, pred, **extra))
     return float(np.mean(scores))
 
 
