@@ -24,8 +24,9 @@ class MultiTaskNet(NeuralNet):
     ----------
     module : nn.Module
         Takes the input blocks as keyword arguments and returns one logits
-        tensor per task (extra outputs after the first ``n_tasks`` are
-        ignored by the loss).
+        tensor per task. Extra outputs after the first ``n_tasks`` are
+        groups of ``n_tasks`` auxiliary logits: in training, their losses are
+        added with weight ``module.aux_loss_weight`` (ignored if absent or 0).
     tasks : list of str
         Task names, in output order.
     loss_weights : ndarray of shape (n_tasks,)
@@ -68,6 +69,13 @@ class MultiTaskNet(NeuralNet):
         regularization = getattr(self.module_, "regularization", None)
         if training and regularization is not None:
             loss = loss + regularization()
+        # Auxiliary heads: extra groups of n_tasks logits after the task
+        # logits, weighted by the module's ``aux_loss_weight``.
+        aux_weight = getattr(self.module_, "aux_loss_weight", 0.0)
+        if training and aux_weight and len(logits) > n_tasks:
+            for start in range(n_tasks, len(logits), n_tasks):
+                aux = self.criterion_(logits[start:start + n_tasks], target["y"], target["w"])
+                loss = loss + aux_weight * (weights * aux).sum()
         self._record_tasks(per_task, target, logits[:n_tasks], training)
         return loss
 

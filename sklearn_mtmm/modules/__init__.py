@@ -1,6 +1,7 @@
 """PyTorch modules: MLP blocks, multi-task networks and fusion networks."""
 
+from .fusion import FusionNet
 from .mlp import head, mlp
 from .multitask import MultiTaskMLP
 
-__all__ = ["MultiTaskMLP", "head", "mlp"]
+__all__ = ["FusionNet", "MultiTaskMLP", "head", "mlp"]
