@@ -96,6 +96,11 @@ def _narrow_object(values):
         for k in kinds
     ):
         return values.astype(np.int64)
+    if kinds and all(
+        issubclass(k, numbers.Real) and not issubclass(k, (bool, np.bool_))
+        for k in kinds
+    ):
+        return values.astype(np.float64)
     return values
 
 
