@@ -24,6 +24,9 @@ from skorch.callbacks import EarlyStopping
 from . import _targets
 from ._data import TensorBlocks, ValidationSplit
 from ._net import MultiTaskNet
+from ._surgery import GRADIENT_SURGERIES
+from ._weighting import TASK_WEIGHTINGS
+from .modules.chain import resolve_task_chain
 
 OPTIMIZERS = {
     "adam": torch.optim.Adam,
@@ -99,6 +102,11 @@ class BaseMultiTaskClassifier(ClassifierMixin, BaseEstimator):
         "n_threads": [Interval(Integral, 1, None, closed="left"), None],
         "verbose": ["verbose"],
         "random_state": ["random_state"],
+        # Task balancing and chaining (_weighting.py, _surgery.py, modules/chain.py).
+        "task_weighting": [StrOptions(set(TASK_WEIGHTINGS))],
+        "gradnorm_alpha": [Interval(Real, 0, None, closed="left")],
+        "gradient_surgery": [StrOptions(set(GRADIENT_SURGERIES)), None],
+        "task_chain": ["boolean", list, tuple, None],
     }
 
     # Keyword arguments with these prefixes are routed to skorch, as in skorch.
@@ -244,6 +252,8 @@ class BaseMultiTaskClassifier(ClassifierMixin, BaseEstimator):
                              else targets.classes)
             self._one_dimensional = targets.one_dimensional
             self.device_ = _resolve_device(self.device)
+            chain = resolve_task_chain(getattr(self, "task_chain", None), targets.tasks)
+            self.task_chain_ = [targets.tasks[t] for t in chain or ()]
         self.loss_weights_ = loss_weights
         dataset = TensorBlocks(blocks, targets.codes, weight)
 
@@ -255,6 +265,7 @@ class BaseMultiTaskClassifier(ClassifierMixin, BaseEstimator):
             self.net_.max_epochs = epochs
             self.net_.partial_fit(dataset)
         self.history_ = self.net_.history
+        self.task_weights_ = self.net_.task_weights()
         self.n_iter_ = len(self.net_.history)
         return self
 
@@ -285,6 +296,9 @@ class BaseMultiTaskClassifier(ClassifierMixin, BaseEstimator):
             tasks=targets.tasks,
             loss_weights=None,
             predict_batch_size=max(self.batch_size, PREDICT_BATCH_SIZE),
+            task_weighting=getattr(self, "task_weighting", "fixed"),
+            gradnorm_alpha=getattr(self, "gradnorm_alpha", 1.5),
+            gradient_surgery=getattr(self, "gradient_surgery", None),
             optimizer=optimizer,
             lr=self.lr,
             max_epochs=self.max_epochs,

@@ -113,6 +113,10 @@ class MultiTaskClassifier(BaseMultiTaskClassifier):
         n_threads=1,
         verbose=0,
         random_state=None,
+        task_weighting="fixed",
+        gradnorm_alpha=1.5,
+        gradient_surgery=None,
+        task_chain=None,
         **kwargs,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -138,6 +142,10 @@ class MultiTaskClassifier(BaseMultiTaskClassifier):
         self.n_threads = n_threads
         self.verbose = verbose
         self.random_state = random_state
+        self.task_weighting = task_weighting
+        self.gradnorm_alpha = gradnorm_alpha
+        self.gradient_surgery = gradient_surgery
+        self.task_chain = task_chain
         vars(self).update(kwargs)
 
     def _build_module(self, n_features, n_classes):
@@ -151,6 +159,8 @@ class MultiTaskClassifier(BaseMultiTaskClassifier):
             activation=self.activation,
             dropout=self.dropout,
             batch_norm=self.batch_norm,
+            chain=([self.tasks_.index(t) for t in self.task_chain_]
+                   if self.task_chain_ else None),
         )
 
 

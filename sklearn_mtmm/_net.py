@@ -1,7 +1,8 @@
 """The private skorch net: multi-task loss, tuple outputs and the fast data path.
 
 Customised only through skorch's documented hooks: ``get_dataset``,
-``get_iterator``, ``get_loss`` and ``get_default_callbacks``. skorch still
+``get_iterator``, ``get_loss``, ``train_step_single`` (per-task gradients,
+only when gradient surgery or GradNorm is on) and ``get_default_callbacks``. skorch still
 runs the training loop, the callbacks and the history.
 """
 
@@ -13,7 +14,9 @@ from skorch import NeuralNet
 from skorch.utils import to_tensor
 
 from ._data import BatchIterator, TensorBlocks, for_device
+from . import _surgery
 from ._losses import MultiTaskLoss
+from ._weighting import make_weighting
 from .callbacks import PerTaskHistory
 
 
@@ -33,16 +36,60 @@ class MultiTaskNet(NeuralNet):
         Weight of each task's loss in the total.
     predict_batch_size : int
         Rows per batch at prediction and validation time.
+    task_weighting : {"fixed", "uncertainty", "dwa", "gradnorm"}, default="fixed"
+        Training-time task weighting; see ``_weighting``.
+    gradnorm_alpha : float, default=1.5
+        GradNorm's ``alpha``.
+    gradient_surgery : {None, "pcgrad", "mgda"}, default=None
+        Combination of task gradients on shared parameters; see ``_surgery``.
     **kwargs
         Passed to ``skorch.NeuralNet``.
     """
 
     def __init__(self, module, *args, tasks, loss_weights, predict_batch_size,
+                 task_weighting="fixed", gradnorm_alpha=1.5, gradient_surgery=None,
                  **kwargs):
         super().__init__(module, *args, criterion=MultiTaskLoss, **kwargs)
         self.tasks = tasks
         self.loss_weights = loss_weights
         self.predict_batch_size = predict_batch_size
+        self.task_weighting = task_weighting
+        self.gradnorm_alpha = gradnorm_alpha
+        self.gradient_surgery = gradient_surgery
+
+    # -- task balancing (``_weighting``, ``_surgery``) ---------------------
+    def initialize_module(self):
+        super().initialize_module()
+        # A registered skorch module: its parameters (learned log-variances,
+        # GradNorm weights) join the optimizer and follow the device.
+        self.weighting_ = make_weighting(self.task_weighting, len(self.tasks),
+                                         gradnorm_alpha=self.gradnorm_alpha)
+        self._task_step = None
+        if self._needs_task_gradients() and not _surgery.shared_parameters(self.module_):
+            what = (f"gradient_surgery={self.gradient_surgery!r}"
+                    if self.gradient_surgery is not None
+                    else "task_weighting='gradnorm'")
+            raise ValueError(
+                f"{what} needs parameters shared by all tasks, but the network "
+                "has none (MultiTaskClassifier: use sharing='hard' with at least "
+                "one hidden layer)."
+            )
+        return self
+
+    def _needs_task_gradients(self):
+        return self.gradient_surgery is not None or self.task_weighting == "gradnorm"
+
+    def train_step_single(self, batch, **fit_params):
+        if not self._needs_task_gradients():
+            return super().train_step_single(batch, **fit_params)
+        return _surgery.train_step_single(self, batch, **fit_params)
+
+    def task_weights(self):
+        """Current effective training weight of each task, as an ndarray."""
+        weights = np.asarray(self.loss_weights, dtype=float)
+        if getattr(self, "weighting_", None) is not None:
+            weights = weights * self.weighting_.factors().cpu().double().numpy()
+        return weights
 
     # -- data path -------------------------------------------------------
     def get_dataset(self, X, y=None):
@@ -65,7 +112,17 @@ class MultiTaskNet(NeuralNet):
         weights = torch.as_tensor(
             self.loss_weights, dtype=per_task.dtype, device=per_task.device
         )
-        loss = (weights * per_task).sum()
+        if training and self.weighting_ is not None:
+            loss, weights = self.weighting_.combine(per_task, weights,
+                                                    target["w"].sum(0) > 0)
+        else:
+            loss = (weights * per_task).sum()
+        if training and self._needs_task_gradients():
+            self._task_step = {"per_task": per_task, "weights": weights,
+                               "loss_weights": torch.as_tensor(
+                                   self.loss_weights, dtype=per_task.dtype,
+                                   device=per_task.device),
+                               "present": target["w"].sum(0) > 0}
         regularization = getattr(self.module_, "regularization", None)
         if training and regularization is not None:
             loss = loss + regularization()
@@ -115,7 +172,15 @@ class MultiTaskNet(NeuralNet):
         callbacks.insert(at, ("per_task_history", PerTaskHistory()))
         return callbacks
 
+    def on_epoch_begin(self, net, **kwargs):
+        super().on_epoch_begin(net, **kwargs)
+        if self.weighting_ is not None:
+            self.weighting_.on_epoch_begin(self.history, self.tasks)
+
     def on_epoch_end(self, net, **kwargs):
+        if self.weighting_ is not None:
+            for task, weight in zip(self.tasks, self.task_weights()):
+                self.history.record(f"task_weight_{task}", float(weight))
         losses = [b["train_loss"] for b in self.history[-1]["batches"]
                   if "train_loss" in b]
         if losses and not math.isfinite(float(np.mean(losses))):

@@ -3,6 +3,7 @@
 import torch
 from torch import nn
 
+from .chain import ChainedHeads
 from .mlp import head, mlp
 
 
@@ -27,6 +28,11 @@ class MultiTaskMLP(nn.Module):
         Factor of the soft-sharing penalty.
     activation, dropout, batch_norm
         See :func:`~sklearn_mtmm.modules.mlp.mlp`.
+    chain : list of int, default=None
+        Task indices in chain order: the heads become
+        :class:`~sklearn_mtmm.modules.chain.ChainedHeads`, each chained head
+        also reading the predicted probabilities of the tasks before it.
+        None: independent heads.
 
     Notes
     -----
@@ -37,7 +43,7 @@ class MultiTaskMLP(nn.Module):
 
     def __init__(self, n_features, n_classes, *, hidden_layer_sizes=(100,),
                  head_hidden_sizes=(), sharing="hard", sharing_strength=0.01,
-                 activation="relu", dropout=0.0, batch_norm=False):
+                 activation="relu", dropout=0.0, batch_norm=False, chain=None):
         super().__init__()
         layer = dict(activation=activation, dropout=dropout, batch_norm=batch_norm)
         self.sharing = sharing
@@ -46,11 +52,28 @@ class MultiTaskMLP(nn.Module):
         towers = [mlp(n_features, hidden_layer_sizes, **layer) for _ in range(n_towers)]
         self.towers = nn.ModuleList(t for t, _ in towers)
         width = towers[0][1]
-        self.heads = nn.ModuleList(
-            head(width, head_hidden_sizes, c, **layer) for c in n_classes
-        )
+        self.chained = chain is not None
+        if self.chained:
+            self.heads = ChainedHeads(width, n_classes, chain,
+                                      hidden_sizes=head_hidden_sizes, **layer)
+        else:
+            self.heads = nn.ModuleList(
+                head(width, head_hidden_sizes, c, **layer) for c in n_classes
+            )
+
+    def shared_parameters(self):
+        """Parameters every task depends on: the trunk under ``sharing="hard"``.
+
+        Under ``"soft"`` and ``"none"`` each tower belongs to one task, so
+        nothing is shared. Used by gradient surgery and GradNorm.
+        """
+        return iter(self.towers[0].parameters()) if self.sharing == "hard" else iter(())
 
     def forward(self, X):
+        if self.chained:
+            if self.sharing == "hard":
+                return self.heads(self.towers[0](X))
+            return self.heads([tower(X) for tower in self.towers])
         if self.sharing == "hard":
             shared = self.towers[0](X)
             return tuple(h(shared) for h in self.heads)
