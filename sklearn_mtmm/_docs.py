@@ -57,6 +57,42 @@ random_state : int, RandomState instance or None, default=None
     Seeds weight initialisation, shuffling, dropout and the validation
     split. An int gives identical results on the CPU for equal seeds. Torch's
     global RNG state is restored after each call.
+task_weighting : {"fixed", "uncertainty", "dwa", "gradnorm"}, default="fixed"
+    How the per-task losses are weighted in training. The effective weight of
+    a task is its ``loss_weights`` entry times a factor: ``"fixed"``: 1.
+    ``"uncertainty"``: ``exp(-s_t)`` with a learned log-variance ``s_t`` per
+    task (Kendall, Gal & Cipolla, 2018; the loss adds ``s_t / 2``), so noisier
+    tasks weigh less. ``"dwa"``: dynamic weight average (Liu, Johns & Davison,
+    2019), ``K softmax(r / 2)`` with ``r_t`` the ratio of the task's training
+    losses in the two previous epochs, so slowly improving tasks weigh more.
+    ``"gradnorm"``: learned factors (summing to the number of tasks) that
+    pull the norms of the tasks' gradients on the shared parameters towards a
+    common scale, adjusted by their training rates (Chen et al., 2018). The
+    validation loss always uses the fixed ``loss_weights``. Per-epoch factors
+    times loss weights are in ``history_`` as ``task_weight_<task>``.
+gradnorm_alpha : float, default=1.5
+    GradNorm's asymmetry ``alpha``: 0 equalises the gradient norms, larger
+    values favour tasks that train slower. Used with
+    ``task_weighting="gradnorm"``.
+gradient_surgery : {None, "pcgrad", "mgda"}, default=None
+    Combine the tasks' gradients on the shared parameters (one backward pass
+    per task) instead of summing them. ``"pcgrad"`` (Yu et al., 2020) removes
+    from each task's gradient its component against any task it conflicts
+    with. ``"mgda"`` (Sener & Koltun, 2018) takes the minimum-norm convex
+    combination, a direction along which no task's loss increases (to first
+    order). Shared parameters: the module's ``shared_parameters()`` (the trunk
+    with ``sharing="hard"``), else all parameters outside its ``*heads``
+    sub-modules; a network without any raises. Task heads keep their own
+    gradients.
+task_chain : None, bool or list of str or int, default=None
+    Chain the task heads as scikit-learn's ``ClassifierChain`` does, inside
+    one network trained jointly: the head of each listed task also reads the
+    predicted class probabilities of the tasks listed before it. True chains
+    all tasks in the order of ``y``'s columns; a list gives task names or
+    column indices in chain order (unlisted tasks are not chained). Training
+    feeds the heads the network's own predictions, not the true labels, with
+    the gradient stopped, so training matches prediction and each head is
+    trained by its own task's loss.
 **kwargs
     Arguments routed to skorch by prefix (``optimizer__*``).""",
     "fitted_attributes": """\
@@ -78,7 +114,13 @@ net_ : skorch.NeuralNet
 history_ : skorch.History
     Per-epoch records: ``train_loss``, ``train_loss_<task>`` and, with
     early stopping, ``valid_loss``, ``valid_loss_<task>`` and
-    ``valid_acc_<task>``.
+    ``valid_acc_<task>``; with a non-fixed ``task_weighting``, the
+    effective weights at the end of each epoch as ``task_weight_<task>``.
+task_weights_ : ndarray of shape (n_tasks,)
+    Effective training weight of each task at the end of training
+    (``loss_weights_`` times the learned or dynamic factor).
+task_chain_ : list of str
+    The tasks chained, in chain order; empty without a chain.
 n_iter_ : int
     Number of epochs trained.""",
 }

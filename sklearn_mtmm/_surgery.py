@@ -37,9 +37,9 @@ Shared parameters
 ``shared_parameters(module)`` returns ``module.shared_parameters()`` when the
 module defines it (``MultiTaskMLP``: the trunk under ``sharing="hard"``;
 nothing under ``"soft"`` or ``"none"``, whose towers belong to one task each),
-else every parameter that is not inside a child module named ``heads`` (the
-package's convention for per-task heads, an ``nn.ModuleList`` or
-``ChainedHeads``). Gradient surgery and GradNorm need at least one shared
+else every parameter that is not inside a direct child module whose name ends
+in ``heads`` (the package's convention for per-task heads: ``heads``, an
+``nn.ModuleList`` or ``ChainedHeads``, and e.g. ``aux_heads``). Gradient surgery and GradNorm need at least one shared
 parameter and raise otherwise.
 """
 
@@ -67,8 +67,8 @@ def shared_parameters(module):
     if callable(method):
         params = list(method())
     else:
-        heads = getattr(module, "heads", None)
-        in_heads = set() if heads is None else {id(p) for p in heads.parameters()}
+        in_heads = {id(p) for name, child in module.named_children()
+                    if name.endswith("heads") for p in child.parameters()}
         params = [p for p in module.parameters() if id(p) not in in_heads]
     return [p for p in params if p.requires_grad]
 
