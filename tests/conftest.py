@@ -1,9 +1,4 @@
 import pytest
-import torch
-
-# One torch thread: tests run beside other processes on a 2-core machine, where
-# torch's default of two spin-waiting threads can run 10-150x slower.
-torch.set_num_threads(1)
 
 
 @pytest.fixture(scope="session")
