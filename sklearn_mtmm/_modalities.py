@@ -128,6 +128,10 @@ def _columns_to_indices(modality, columns, names, n_features):
         )
     if array.size == 0:
         return [], False
+    if isinstance(columns, (list, tuple)) and not all(
+            isinstance(v, bool) for v in columns):
+        array = np.empty(len(columns), dtype=object)
+        array[:] = list(columns)
     if array.dtype == bool:
         if len(array) != n_features:
             raise ValueError(
@@ -223,7 +227,12 @@ def resolve_modalities(spec, X, *, n_features, names=None, remainder="passthroug
     for _, indices in items:
         covered.update(int(i) for i in indices)
     rest = [i for i in range(n_features) if i not in covered]
-    if rest and remainder == "passthrough":
-        items.append((REMAINDER_NAME, rest))
     _check_names([name for name, _ in items], set(reserved))
+    if rest and remainder == "passthrough":
+        if any(name == REMAINDER_NAME for name, _ in items):
+            raise ValueError(
+                f"A modality is named {REMAINDER_NAME!r}, the name of the modality "
+                "of unselected columns; rename it or set remainder='drop'."
+            )
+        items.append((REMAINDER_NAME, rest))
     return {name: np.asarray(idx, dtype=np.intp) for name, idx in items}, by_name
