@@ -19,7 +19,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
-from skorch.callbacks import EarlyStopping
+from skorch.callbacks import EarlyStopping, ProgressBar
 
 from . import _targets
 from ._data import TensorBlocks, ValidationSplit
@@ -36,6 +36,7 @@ OPTIMIZERS = {
 }
 
 PREDICT_BATCH_SIZE = 8192
+PROGRESS_BAR_BATCHES = 500  # verbose=1 adds a progress bar from this many batches
 
 
 def _resolve_device(device):
@@ -288,6 +289,9 @@ class BaseMultiTaskClassifier(ClassifierMixin, BaseEstimator):
                 sink=print if self.verbose else _silent))]
         else:
             train_split, callbacks = None, []
+        n_batches = -(-len(next(iter(blocks.values()))) // self.batch_size)
+        if self.verbose >= 2 or (self.verbose and n_batches >= PROGRESS_BAR_BATCHES):
+            callbacks.append(("progress_bar", ProgressBar()))
         callbacks += copy.deepcopy(self.callbacks or [])
         optimizer = (OPTIMIZERS[self.optimizer] if isinstance(self.optimizer, str)
                      else self.optimizer)

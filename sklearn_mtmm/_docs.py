@@ -52,7 +52,9 @@ n_threads : int or None, default=1
     is restored afterwards. One thread does not collapse when other processes
     keep the cores busy; None leaves torch's own setting.
 verbose : int, default=0
-    0: silent. 1: a table per epoch with the total and per-task losses.
+    0: silent. 1: a table per epoch with the total and per-task losses,
+    plus a progress bar when an epoch has 500 batches or more. 2: always a
+    progress bar.
 random_state : int, RandomState instance or None, default=None
     Seeds weight initialisation, shuffling, dropout and the validation
     split. An int gives identical results on the CPU for equal seeds. Torch's

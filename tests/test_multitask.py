@@ -276,3 +276,25 @@ def test_cuda_fit_matches_and_unpickles_to_cpu(data):
     loaded = pickle.loads(pickle.dumps(gpu))
     np.testing.assert_allclose(loaded.predict_proba(X)[0], gpu.predict_proba(X)[0],
                                atol=1e-5)
+
+
+def test_progress_bar_on_long_fits(data, capsys):
+    X, Y = data
+    MultiTaskClassifier(verbose=2, **{**FAST, "max_epochs": 1}).fit(X, Y)
+    err = capsys.readouterr().err
+    assert "it/s" in err or "/s]" in err
+
+
+def test_batch_norm_and_dropout(data):
+    X, Y = data
+    # 241 rows with batch_size=16 leave a last batch of one row, which batch
+    # normalisation cannot train on: it is merged into the previous batch.
+    X1 = np.vstack([X, X[:1]])
+    Y1 = pd.concat([Y, Y[:1]], ignore_index=True)
+    clf = MultiTaskClassifier(batch_norm=True, dropout=0.2, batch_size=16,
+                              **{**FAST, "max_epochs": 5}).fit(X1, Y1)
+    modules = [type(m).__name__ for m in clf.net_.module_.modules()]
+    assert "BatchNorm1d" in modules and "Dropout" in modules
+    # Evaluation mode: dropout off, so predictions are repeatable.
+    np.testing.assert_array_equal(clf.predict_proba(X)[1], clf.predict_proba(X)[1])
+    assert clf.score(X, Y) > 0.6
