@@ -69,8 +69,9 @@ task_weighting : {"fixed", "uncertainty", "dwa", "gradnorm"}, default="fixed"
     losses in the two previous epochs, so slowly improving tasks weigh more.
     ``"gradnorm"``: learned factors (summing to the number of tasks) that
     pull the norms of the tasks' gradients on the shared parameters towards a
-    common scale, adjusted by their training rates (Chen et al., 2018). The
-    validation loss always uses the fixed ``loss_weights``. Per-epoch factors
+    common scale, adjusted by their training rates (Chen et al., 2018); here
+    ``loss_weights`` only set the starting weights, which it then rebalances.
+    The validation loss always uses the fixed ``loss_weights``. Per-epoch factors
     times loss weights are in ``history_`` as ``task_weight_<task>``.
 gradnorm_alpha : float, default=1.5
     GradNorm's asymmetry ``alpha``: 0 equalises the gradient norms, larger
