@@ -119,17 +119,19 @@ def pcgrad(grads, generator=None):
     """
     n_tasks = len(grads)
     sq_norms = (grads * grads).sum(1).clamp(min=torch.finfo(grads.dtype).tiny)
+    # Row i of ``orders`` is task i's random order of the other tasks; step k
+    # projects every task at once against its k-th task (n steps, not n^2).
+    orders = torch.argsort(torch.rand(n_tasks, n_tasks, generator=generator), dim=1)
+    orders = orders.to(grads.device)
+    rows = torch.arange(n_tasks, device=grads.device)
     projected = grads.clone()
-    for i in range(n_tasks):
-        order = torch.randperm(n_tasks, generator=generator).tolist()
-        g = projected[i]
-        for j in order:
-            if j == i:
-                continue
-            # Project only when conflicting; torch.clamp avoids a host sync.
-            dot = torch.clamp(g @ grads[j], max=0.0)
-            g = g - dot / sq_norms[j] * grads[j]
-        projected[i] = g
+    for k in range(n_tasks):
+        others = orders[:, k]
+        g_other = grads[others]
+        # Project only when conflicting; torch.clamp avoids a host sync.
+        dot = torch.clamp((projected * g_other).sum(1), max=0.0)
+        coef = torch.where(others == rows, torch.zeros_like(dot), dot / sq_norms[others])
+        projected = projected - coef[:, None] * g_other
     return projected.sum(0)
 
 
