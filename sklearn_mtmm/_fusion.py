@@ -208,6 +208,10 @@ default="intermediate"
         n_threads=1,
         verbose=0,
         random_state=None,
+        task_weighting="fixed",
+        gradnorm_alpha=1.5,
+        gradient_surgery=None,
+        task_chain=None,
         **kwargs,
     ):
         self.modalities = modalities
@@ -240,6 +244,10 @@ default="intermediate"
         self.n_threads = n_threads
         self.verbose = verbose
         self.random_state = random_state
+        self.task_weighting = task_weighting
+        self.gradnorm_alpha = gradnorm_alpha
+        self.gradient_surgery = gradient_surgery
+        self.task_chain = task_chain
         vars(self).update(kwargs)
 
     # -- routing: encoder__<modality>__<arg> stays here, the rest goes to skorch
@@ -389,6 +397,8 @@ default="intermediate"
             attention_heads=self.attention_heads,
             modality_dropout=self.modality_dropout,
             aux_loss_weight=self.aux_loss_weight,
+            chain=([self.tasks_.index(t) for t in self.task_chain_]
+                   if self.task_chain_ else None),
             **layer,
         )
 

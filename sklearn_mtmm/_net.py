@@ -132,7 +132,7 @@ class MultiTaskNet(NeuralNet):
         if training and aux_weight and len(logits) > n_tasks:
             for start in range(n_tasks, len(logits), n_tasks):
                 aux = self.criterion_(logits[start:start + n_tasks], target["y"], target["w"])
-                loss = loss + aux_weight * (weights * aux).sum()
+                loss = loss + aux_weight * (weights.detach() * aux).sum()
         self._record_tasks(per_task, target, logits[:n_tasks], training)
         return loss
 

@@ -395,3 +395,22 @@ def test_missing_column_names_the_modality_and_suggests(two_views):
         clf.fit(frame, y)
     with pytest.raises(ValueError, match=r"modalities='prefix' .* needs X to be a pandas"):
         MultiModalFusionClassifier(modalities="prefix").fit(X, y)
+
+
+@pytest.mark.parametrize("fusion", ["intermediate", "late"])
+def test_task_balancing_and_chain_are_shared(penguins, fusion):
+    from sklearn_mtmm.modules.chain import ChainedHeads
+
+    X, Y = penguins
+    X = (X - X.mean()) / X.std()
+    clf = MultiModalFusionClassifier(
+        modalities={"bill": ["bill_length_mm", "bill_depth_mm"]}, fusion=fusion,
+        task_chain=["species", "sex"], task_weighting="uncertainty",
+        gradient_surgery="pcgrad", aux_loss_weight=0.5, max_epochs=40, lr=0.01,
+        random_state=0).fit(X, Y)
+    assert clf.task_chain_ == ["species", "sex"]
+    heads = clf.net_.module_.heads if fusion != "late" else \
+        clf.net_.module_.modality_heads[0]
+    assert isinstance(heads, ChainedHeads)
+    assert "task_weight_species" in clf.history_[-1]
+    assert (clf.predict(X)[:, 0] == Y["species"]).mean() > 0.9

@@ -11,6 +11,7 @@ followed by one group of task logits per modality (auxiliary heads) when
 import torch
 from torch import nn
 
+from .chain import ChainedHeads
 from .mlp import head, mlp
 
 FUSIONS = ("early", "intermediate", "late", "gated", "attention")
@@ -44,6 +45,10 @@ class FusionNet(nn.Module):
         (a row always keeps at least one).
     aux_loss_weight : float
         Weight of the auxiliary per-modality heads' losses; 0 builds none.
+    chain : list of int, default=None
+        Task indices in chain order: the heads are a
+        :class:`~sklearn_mtmm.modules.chain.ChainedHeads`. None: independent
+        heads.
     activation, dropout, batch_norm
         See :func:`~sklearn_mtmm.modules.mlp.mlp`.
     """
@@ -51,7 +56,7 @@ class FusionNet(nn.Module):
     def __init__(self, n_features, n_classes, encoders, *, fusion="intermediate",
                  hidden_layer_sizes=(100,), head_hidden_sizes=(), fusion_dim=64,
                  attention_heads=4, modality_dropout=0.0, aux_loss_weight=0.0,
-                 activation="relu", dropout=0.0, batch_norm=False):
+                 chain=None, activation="relu", dropout=0.0, batch_norm=False):
         super().__init__()
         layer = dict(activation=activation, dropout=dropout, batch_norm=batch_norm)
         self.names = list(n_features)
@@ -71,7 +76,7 @@ class FusionNet(nn.Module):
             towers = [mlp(w, hidden_layer_sizes, **layer) for w in widths]
             self.towers = nn.ModuleList(t for t, _ in towers)
             self.modality_heads = nn.ModuleList(
-                nn.ModuleList(head(w, head_hidden_sizes, c, **layer) for c in n_classes)
+                _task_heads(w, n_classes, head_hidden_sizes, chain, layer)
                 for _, w in towers
             )
             self.late_weights = nn.Parameter(torch.zeros(len(n_classes), len(widths)))
@@ -91,8 +96,7 @@ class FusionNet(nn.Module):
         else:
             fused_width = sum(widths)
         self.trunk, width = mlp(fused_width, hidden_layer_sizes, **layer)
-        self.heads = nn.ModuleList(
-            head(width, head_hidden_sizes, c, **layer) for c in n_classes)
+        self.heads = _task_heads(width, n_classes, head_hidden_sizes, chain, layer)
         if aux_loss_weight > 0:
             self.aux_heads = nn.ModuleList(
                 nn.ModuleList(nn.Linear(w, c) for c in n_classes) for w in widths)
@@ -119,7 +123,7 @@ class FusionNet(nn.Module):
         use = present | ~present.any(1, keepdim=True)
 
         if self.fusion == "late":
-            per_modality = [[h(tower(e)) for h in heads] for e, tower, heads
+            per_modality = [_apply(heads, tower(e)) for e, tower, heads
                             in zip(embeddings, self.towers, self.modality_heads)]
             outputs = []
             for t in range(self.n_tasks):
@@ -143,7 +147,22 @@ class FusionNet(nn.Module):
             weights = use.to(tokens.dtype).unsqueeze(2)
             fused = (tokens * weights).sum(1) / weights.sum(1)
         shared = self.trunk(fused)
-        outputs = [h(shared) for h in self.heads]
+        outputs = _apply(self.heads, shared)
         if self.training and self.aux_loss_weight > 0:
             outputs += [h(e) for e, heads in zip(embeddings, self.aux_heads) for h in heads]
         return tuple(outputs)
+
+
+def _task_heads(width, n_classes, hidden_sizes, chain, layer):
+    """One head per task: a ``ModuleList``, or ``ChainedHeads`` given a chain."""
+    if chain:
+        return ChainedHeads(width, n_classes, order=chain, hidden_sizes=hidden_sizes,
+                            **layer)
+    return nn.ModuleList(head(width, hidden_sizes, c, **layer) for c in n_classes)
+
+
+def _apply(heads, rep):
+    """The task logits of ``heads`` on the representation ``rep``, as a list."""
+    if isinstance(heads, ChainedHeads):
+        return list(heads(rep))
+    return [h(rep) for h in heads]
