@@ -2,15 +2,22 @@
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from sklearn_mtmm import MultiTaskClassifier
+from sklearn_mtmm import MultiModalFusionClassifier, MultiTaskClassifier
 
 # Small networks and full-batch training: the checks fit on tens of rows.
 FAST = dict(hidden_layer_sizes=(16,), max_epochs=40, lr=0.02, batch_size=512,
             random_state=0)
 
+FAST_FUSION = dict(FAST, encoder_hidden_sizes=(16,))
+
 ESTIMATORS = [
     MultiTaskClassifier(**FAST),
     MultiTaskClassifier(sharing="soft", head_hidden_sizes=(8,), **FAST),
+    MultiModalFusionClassifier(**FAST_FUSION),
+    # Two modalities: the first two columns and the rest (remainder). A slice,
+    # not a list of positions, so the checks that fit on one column still work.
+    MultiModalFusionClassifier(modalities={"first": slice(0, 2)}, fusion="gated",
+                               **FAST_FUSION),
 ]
 
 FLOAT32 = (
