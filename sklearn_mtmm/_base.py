@@ -245,7 +245,7 @@ class BaseMultiTaskClassifier(ClassifierMixin, BaseEstimator):
                     f"The weights of task {task!r} are all zero on its labelled "
                     "rows (sample_weight x class_weight): it has nothing to learn."
                 )
-        if self.batch_size == 1 and getattr(self, "batch_norm", False):
+        if self.batch_size == 1 and self.batch_norm:
             raise ValueError("batch_norm=True needs batch_size >= 2.")
         if not warm:
             self.tasks_ = targets.tasks
@@ -253,7 +253,7 @@ class BaseMultiTaskClassifier(ClassifierMixin, BaseEstimator):
                              else targets.classes)
             self._one_dimensional = targets.one_dimensional
             self.device_ = _resolve_device(self.device)
-            chain = resolve_task_chain(getattr(self, "task_chain", None), targets.tasks)
+            chain = resolve_task_chain(self.task_chain, targets.tasks)
             self.task_chain_ = [targets.tasks[t] for t in chain or ()]
         self.loss_weights_ = loss_weights
         dataset = TensorBlocks(blocks, targets.codes, weight)
@@ -300,9 +300,9 @@ class BaseMultiTaskClassifier(ClassifierMixin, BaseEstimator):
             tasks=targets.tasks,
             loss_weights=None,
             predict_batch_size=max(self.batch_size, PREDICT_BATCH_SIZE),
-            task_weighting=getattr(self, "task_weighting", "fixed"),
-            gradnorm_alpha=getattr(self, "gradnorm_alpha", 1.5),
-            gradient_surgery=getattr(self, "gradient_surgery", None),
+            task_weighting=self.task_weighting,
+            gradnorm_alpha=self.gradnorm_alpha,
+            gradient_surgery=self.gradient_surgery,
             optimizer=optimizer,
             lr=self.lr,
             max_epochs=self.max_epochs,

@@ -13,6 +13,8 @@ FAST_FUSION = dict(FAST, encoder_hidden_sizes=(16,))
 ESTIMATORS = [
     MultiTaskClassifier(**FAST),
     MultiTaskClassifier(sharing="soft", head_hidden_sizes=(8,), **FAST),
+    MultiTaskClassifier(task_weighting="uncertainty", gradient_surgery="pcgrad",
+                        task_chain=True, **FAST),
     MultiModalFusionClassifier(**FAST_FUSION),
     # Two modalities: the first two columns and the rest (remainder). A slice,
     # not a list of positions, so the checks that fit on one column still work.
