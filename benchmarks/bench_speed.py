@@ -65,18 +65,12 @@ def make_data(n_samples, n_features, seed=0):
 
 
 # -- the shared network ------------------------------------------------------
-class MLP3(nn.Module):
-    """112-256-128 trunk and one linear head per task; returns a tuple."""
+def MLP3(n_features, n_classes=N_CLASSES):
+    """The network of every torch method: MultiTaskClassifier's own module,
+    a 112-256-128 trunk and one linear head per task, returning a tuple."""
+    from sklearn_mtmm.modules import MultiTaskMLP
 
-    def __init__(self, n_features, n_classes=N_CLASSES):
-        super().__init__()
-        self.trunk = nn.Sequential(nn.Linear(n_features, HIDDEN[0]), nn.ReLU(),
-                                   nn.Linear(HIDDEN[0], HIDDEN[1]), nn.ReLU())
-        self.heads = nn.ModuleList(nn.Linear(HIDDEN[1], k) for k in n_classes)
-
-    def forward(self, X):
-        h = self.trunk(X)
-        return tuple(head(h) for head in self.heads)
+    return MultiTaskMLP(n_features, list(n_classes), hidden_layer_sizes=HIDDEN)
 
 
 class SumCE(nn.Module):
