@@ -40,6 +40,7 @@ HIDDEN = (256, 128)
 BATCH = 256
 LR = 1e-3
 PREDICT_BATCH = 8192
+TORCH_DEFAULT_THREADS = torch.get_num_threads()  # before main() changes it
 COLUMNS = ["method", "fit_s", "fit_ratio", "predict_s", "predict_ratio",
            "peak_fit_MB", "peak_over_X32", "acc_task_0", "acc_task_1", "acc_task_2"]
 
@@ -405,6 +406,7 @@ def threads_study(args):
     from sklearn_mtmm import MultiTaskClassifier
 
     X, Y, _ = make_data(args.n_samples, args.n_features)
+    torch.set_num_threads(TORCH_DEFAULT_THREADS)  # what n_threads=None keeps
     settings = [1, 2, None]
     print("| load | n_threads | fit s (median) | predict s (median) | fit vs n_threads=1 |")
     print("|---|---|---|---|---|")
@@ -427,7 +429,7 @@ def threads_study(args):
         ref = np.median(times[1][0])
         for s in settings:
             f, p = np.median(times[s][0]), np.median(times[s][1])
-            label = "None (torch default: %d)" % torch.get_num_threads() if s is None else s
+            label = f"None (torch default: {TORCH_DEFAULT_THREADS})" if s is None else s
             print(f"| {'1 core busy' if loaded else 'idle'} | {label} | {f:.3f} | "
                   f"{p:.3f} | {f / ref:.2f}x |", flush=True)
 
