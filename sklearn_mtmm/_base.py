@@ -9,7 +9,6 @@ prediction) lives here once.
 
 import contextlib
 import copy
-import difflib
 from numbers import Integral, Real
 
 import numpy as np
@@ -22,6 +21,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from skorch.callbacks import EarlyStopping, ProgressBar
 
 from . import _targets
+from ._messages import did_you_mean
 from ._data import TensorBlocks, ValidationSplit
 from ._net import MultiTaskNet
 from ._surgery import GRADIENT_SURGERIES
@@ -124,8 +124,7 @@ class BaseMultiTaskClassifier(ClassifierMixin, BaseEstimator):
         extra = self._extra_params()
         for key in extra:
             if not key.startswith(self._routing_prefixes):
-                close = difflib.get_close_matches(key, self._get_param_names(), n=1)
-                hint = f" Did you mean {close[0]!r}?" if close else ""
+                hint = did_you_mean(key, self._get_param_names())
                 raise TypeError(
                     f"{type(self).__name__} got an unexpected keyword argument "
                     f"{key!r}.{hint} Only keyword arguments starting with "

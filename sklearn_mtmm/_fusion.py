@@ -1,6 +1,5 @@
 """MultiModalFusionClassifier: one encoder per column group, fused."""
 
-import difflib
 from numbers import Integral, Real
 
 import numpy as np
@@ -11,6 +10,7 @@ from torch import nn
 
 from ._base import BaseMultiTaskClassifier
 from ._docs import fill_doc
+from ._messages import did_you_mean
 from ._modalities import feature_names, resolve_modalities
 from ._multitask import _widths
 from .modules.fusion import FUSIONS, FusionNet
@@ -268,8 +268,7 @@ default="intermediate"
                     "encoder__<modality>__<arg>, e.g. encoder__pix__channels=8."
                 )
             if modality not in kwargs:
-                hint = difflib.get_close_matches(modality, names, n=1)
-                hint = f" Did you mean {hint[0]!r}?" if hint else ""
+                hint = did_you_mean(modality, names)
                 raise ValueError(
                     f"{key!r} routes to modality {modality!r}, which is not one of "
                     f"the modalities {names}.{hint}"
@@ -332,9 +331,7 @@ default="intermediate"
             for name, indices in self.modalities_.items():
                 for column in self.feature_names_in_[indices]:
                     if column not in present:
-                        close = difflib.get_close_matches(
-                            column, [str(c) for c in X.columns], n=1)
-                        hint = f" Did you mean {close[0]!r}?" if close else ""
+                        hint = did_you_mean(column, X.columns)
                         raise ValueError(
                             f"Column {column!r} of modality {name!r} is missing "
                             f"from X.{hint}"
@@ -349,8 +346,7 @@ default="intermediate"
         custom = dict(self.encoders or {})
         for modality, spec in custom.items():
             if modality not in n_features:
-                close = difflib.get_close_matches(str(modality), names, n=1)
-                hint = f" Did you mean {close[0]!r}?" if close else ""
+                hint = did_you_mean(modality, names)
                 raise ValueError(
                     f"encoders names the modality {modality!r}, which is not one "
                     f"of the modalities {names}.{hint}"

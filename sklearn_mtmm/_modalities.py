@@ -8,10 +8,11 @@ holding every column; ``"prefix"`` groups ``group__column`` names, as a
 ``ColumnTransformer`` with ``set_output(transform="pandas")`` names them.
 """
 
-import difflib
 import numbers
 
 import numpy as np
+
+from ._messages import did_you_mean
 
 DEFAULT_NAME = "all"
 REMAINDER_NAME = "remainder"
@@ -26,13 +27,6 @@ def feature_names(X):
     if len(names) and all(isinstance(n, str) for n in names):
         return names
     return None
-
-
-def _did_you_mean(key, choices):
-    close = difflib.get_close_matches(str(key), [str(c) for c in choices], n=3)
-    if not close:
-        return ""
-    return " Did you mean " + " or ".join(repr(c) for c in close) + "?"
 
 
 def _spec_items(spec):
@@ -93,7 +87,7 @@ def _name_indices(modality, wanted, names):
         if column not in position:
             raise ValueError(
                 f"Modality {modality!r} names the column {column!r}, which is not "
-                f"in X.{_did_you_mean(column, names)}"
+                f"in X.{did_you_mean(column, names)}"
             )
         indices.append(position[column])
     return indices

@@ -5,13 +5,14 @@ Every estimator of the package goes through this module to turn the user's
 into one integer code matrix, and to turn predicted codes back into labels.
 """
 
-import difflib
 import numbers
 
 import numpy as np
 import pandas as pd
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
+
+from ._messages import did_you_mean
 
 MISSING = -1
 """The code of a missing label in the encoded target matrix."""
@@ -208,15 +209,9 @@ def per_task_values(value, tasks, name, *, default):
     if isinstance(value, dict):
         unknown = [k for k in value if k not in tasks]
         if unknown:
-            hints = [
-                f"{k!r} (did you mean {m[0]!r}?)"
-                if (m := difflib.get_close_matches(str(k), tasks, n=1))
-                else repr(k)
-                for k in unknown
-            ]
             raise ValueError(
-                f"{name} names unknown task(s) {', '.join(hints)}; the tasks "
-                f"are {tasks}."
+                f"{name} names unknown task(s) {', '.join(map(repr, unknown))}; "
+                f"the tasks are {tasks}.{did_you_mean(unknown[0], tasks)}"
             )
         return [value.get(task, default) for task in tasks]
     if isinstance(value, str) or not hasattr(value, "__len__"):

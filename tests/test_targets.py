@@ -66,8 +66,8 @@ def test_loss_weights_resolution_and_errors():
     assert loss_weight_vector(None, tasks).tolist() == [1.0, 1.0]
     assert loss_weight_vector({"sex": 0.5}, tasks).tolist() == [1.0, 0.5]
     assert loss_weight_vector([2, 3], tasks).tolist() == [2.0, 3.0]
-    with pytest.raises(ValueError, match=r"'spcies' \(did you mean 'species'\?\); "
-                       r"the tasks are \['species', 'sex'\]"):
+    with pytest.raises(ValueError, match=r"unknown task\(s\) 'spcies'; the tasks are "
+                       r"\['species', 'sex'\]. Did you mean 'species'\?"):
         loss_weight_vector({"spcies": 1.0}, tasks)
     with pytest.raises(ValueError, match="loss_weights has 3 entries but y has 2"):
         loss_weight_vector([1, 2, 3], tasks)

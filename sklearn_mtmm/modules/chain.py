@@ -11,13 +11,13 @@ the package (``MultiTaskMLP``, the fusion networks) can use it in place of an
 ``nn.ModuleList`` of heads.
 """
 
-import difflib
 from numbers import Integral
 
 import numpy as np
 import torch
 from torch import nn
 
+from .._messages import did_you_mean
 from .mlp import head
 
 
@@ -158,11 +158,9 @@ def resolve_task_chain(task_chain, tasks):
             order.append(int(entry))
         elif isinstance(entry, str):
             if entry not in tasks:
-                close = difflib.get_close_matches(entry, tasks, n=1)
-                hint = f" Did you mean {close[0]!r}?" if close else ""
                 raise ValueError(
                     f"task_chain names the task {entry!r}, which is not a task "
-                    f"of y; tasks: {tasks}.{hint}"
+                    f"of y; tasks: {tasks}.{did_you_mean(entry, tasks)}"
                 )
             order.append(tasks.index(entry))
         else:
