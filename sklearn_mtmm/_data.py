@@ -13,6 +13,8 @@ a larger one is pinned in host memory and each batch is gathered into a
 pinned buffer and copied asynchronously. The CPU path does none of this.
 """
 
+import copy
+
 import numpy as np
 import torch
 
@@ -28,6 +30,12 @@ class TensorBlocks:
         Integer label codes (-1: missing). None at predict time.
     weight : ndarray of shape (n_samples, n_tasks), default=None
         Row weights, zero where the label is missing.
+
+    Notes
+    -----
+    :meth:`subset` returns a view: the same tensors and an index of rows
+    (``rows``), so a train/validation split costs no copy of ``X``; a batch
+    of a view gathers ``rows[index]``.
     """
 
     def __init__(self, blocks, codes=None, weight=None):
@@ -38,23 +46,29 @@ class TensorBlocks:
         self.weight = None if weight is None else torch.as_tensor(weight, dtype=torch.float32)
         # Set by ``pin_memory``: the device batches are copied to.
         self.target_device = None
+        # Set by ``subset``: the rows of the tensors this data set holds.
+        self.rows = None
 
     def __len__(self):
+        if self.rows is not None:
+            return len(self.rows)
         return len(next(iter(self.blocks.values())))
 
     def take(self, index):
         """The rows at ``index`` (a slice or an integer tensor), as a batch."""
+        if self.rows is not None:
+            index = self.rows[index]
         X = {k: v[index] for k, v in self.blocks.items()}
         if self.codes is None:
             return X, None
         return X, {"y": self.codes[index], "w": self.weight[index]}
 
     def subset(self, index):
-        """A new ``TensorBlocks`` holding the rows at ``index``."""
-        X, target = self.take(torch.as_tensor(index, device=self.device))
-        if target is None:
-            return TensorBlocks(X)
-        return TensorBlocks(X, target["y"], target["w"])
+        """A view of the rows at ``index``: no data is copied."""
+        index = torch.as_tensor(index, dtype=torch.int64, device=self.device)
+        view = copy.copy(self)
+        view.rows = index if self.rows is None else self.rows[index]
+        return view
 
     def tensors(self):
         """Every tensor of the data set."""
@@ -63,13 +77,18 @@ class TensorBlocks:
 
     @property
     def nbytes(self):
-        return sum(t.element_size() * t.nelement() for t in self.tensors())
+        """Bytes of this data set's rows."""
+        return sum(t.element_size() * t[:1].nelement() for t in self.tensors()) * len(self)
 
     @property
     def device(self):
         return next(iter(self.blocks.values())).device
 
     def _map(self, fn):
+        """A new data set of ``fn(tensor)``; a view is gathered first."""
+        rows = self.rows
+        if rows is not None:
+            fn = (lambda f: lambda t: f(t[rows]))(fn)
         moved = TensorBlocks({k: fn(v) for k, v in self.blocks.items()})
         if self.codes is not None:
             moved.codes = fn(self.codes)
