@@ -10,7 +10,8 @@ the hand-written loop, which slices pre-built tensors by a permuted index.
     python benchmarks/bench_speed.py              # the full run (~5 min)
     python benchmarks/bench_speed.py --quick      # smoke run (~20 s)
     python benchmarks/bench_speed.py --scaling    # time per row, 1e4..1e6 rows
-    python benchmarks/bench_speed.py --threads-study [--busy]
+    python benchmarks/bench_speed.py --threads-study
+    python benchmarks/bench_speed.py --memory-study --n-samples 200000 --n-features 200
 
 Peak memory is the largest resident-set size above the level before the fit,
 sampled every 2 ms in a background thread during the warm-up pass (glibc's
@@ -392,6 +393,42 @@ def scaling(args):
         gc.collect()
 
 
+# -- memory by input type ------------------------------------------------------
+def memory_study(args):
+    import pandas as pd
+
+    from sklearn_mtmm import MultiModalFusionClassifier, MultiTaskClassifier
+
+    _pin_mmap_threshold()
+    X, Y, modalities = make_data(args.n_samples, args.n_features)
+    MultiTaskClassifier(max_epochs=1).fit(X[:500], Y[:500])  # first-call costs
+    common = dict(max_epochs=1, batch_size=BATCH, n_threads=args.threads)
+    stop = dict(early_stopping=True, n_iter_no_change=1)
+    mtc = lambda **kw: MultiTaskClassifier(hidden_layer_sizes=HIDDEN, **common, **kw)  # noqa: E731
+    frame = lambda A: pd.DataFrame(A, columns=[f"c{i}" for i in range(A.shape[1])])  # noqa: E731
+    cases = [
+        ("MultiTaskClassifier", "float32 array", lambda: X, lambda: mtc()),
+        ("MultiTaskClassifier", "float32 array, early_stopping", lambda: X,
+         lambda: mtc(**stop)),
+        ("MultiTaskClassifier", "float64 array, early_stopping",
+         lambda: X.astype(np.float64), lambda: mtc(**stop)),
+        ("MultiTaskClassifier", "float64 DataFrame",
+         lambda: frame(X.astype(np.float64)), lambda: mtc()),
+        ("MultiModalFusionClassifier", "float32 array (3 modalities)", lambda: X,
+         lambda: MultiModalFusionClassifier(modalities=modalities, **common)),
+    ]
+    print("| estimator | input | peak fit MiB | / float32 X |")
+    print("|---|---|---|---|")
+    for name, kind, data, make in cases:
+        Xi, clf = data(), make()
+        with PeakRSS() as mem:
+            clf.fit(Xi, Y)
+        print(f"| {name} | {kind} | {mem.increase / 2**20:.0f} | "
+              f"{mem.increase / X.nbytes:.2f} |", flush=True)
+        del Xi, clf
+        gc.collect()
+
+
 # -- threads: 1, 2 or torch's default, with and without a busy core ------------
 @contextlib.contextmanager
 def busy_core(seconds):
@@ -455,6 +492,7 @@ def main(argv=None):
     parser.add_argument("--sizes", nargs="*", default=["1e4", "1e5", "1e6"],
                         type=lambda s: int(float(s)))
     parser.add_argument("--threads-study", action="store_true")
+    parser.add_argument("--memory-study", action="store_true")
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args(argv)
     if args.quick:
@@ -469,6 +507,8 @@ def main(argv=None):
                 return scaling(args)
             if args.threads_study:
                 return threads_study(args)
+            if args.memory_study:
+                return memory_study(args)
             print(f"Machine: {machine()}")
             print(f"Data: {args.n_samples} training rows (predict and accuracy on "
                   f"{args.n_test} more) x {args.n_features} float32 columns; tasks "
