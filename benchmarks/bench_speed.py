@@ -12,6 +12,7 @@ the hand-written loop, which slices pre-built tensors by a permuted index.
     python benchmarks/bench_speed.py --scaling    # time per row, 1e4..1e6 rows
     python benchmarks/bench_speed.py --threads-study
     python benchmarks/bench_speed.py --memory-study --n-samples 200000 --n-features 200
+    python benchmarks/bench_speed.py --decompose --repeats 7
 
 Peak memory is the largest resident-set size above the level before the fit,
 sampled every 2 ms in a background thread during the warm-up pass (glibc's
@@ -393,6 +394,57 @@ def scaling(args):
         gc.collect()
 
 
+# -- where fit's time goes: data path, loss, skorch's loop ----------------------
+def decompose(args):
+    """Time the hand loop with the package's pieces swapped in one at a time."""
+    from sklearn_mtmm import MultiTaskClassifier
+    from sklearn_mtmm._data import BatchIterator, TensorBlocks
+    from sklearn_mtmm._losses import MultiTaskLoss
+
+    X, Y, _ = make_data(args.n_samples, args.n_features)
+
+    def loop(package_loss):
+        torch.manual_seed(0)
+        module = MLP3(X.shape[1])
+        opt = torch.optim.Adam(module.parameters(), lr=LR)
+        data = TensorBlocks({"X": X}, Y, np.ones(Y.shape, np.float32))
+        criterion, weights = MultiTaskLoss(), torch.ones(len(N_CLASSES))
+        for _ in range(args.epochs):
+            for Xb, target in BatchIterator(data, BATCH, shuffle=True):
+                logits = module(**Xb)
+                if package_loss:
+                    loss = (weights * criterion(logits, target["y"], target["w"])).sum()
+                else:
+                    loss = SumCE()(logits, target["y"])
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+
+    variants = {
+        "hand-written loop": lambda: HandLoop(args.epochs, 0).fit(X, Y),
+        "+ package's TensorBlocks/BatchIterator": lambda: loop(False),
+        "+ package's masked weighted loss": lambda: loop(True),
+        "MultiTaskClassifier (+ skorch's loop, per-task history)": lambda: (
+            MultiTaskClassifier(hidden_layer_sizes=HIDDEN, lr=LR, max_epochs=args.epochs,
+                                batch_size=BATCH, n_threads=args.threads,
+                                random_state=0).fit(X, Y)),
+    }
+    names = list(variants)
+    times = {name: [] for name in names}
+    for rep in range(args.repeats + 1):  # rep 0 warms up
+        for name in names[rep % len(names):] + names[:rep % len(names)]:
+            t0 = time.perf_counter()
+            variants[name]()
+            if rep:
+                times[name].append(time.perf_counter() - t0)
+    ref = np.array(times[names[0]])
+    print("| fit variant | median s | median of per-repetition ratios |")
+    print("|---|---|---|")
+    for name in names:
+        t = np.array(times[name])
+        print(f"| {name} | {np.median(t):.3f} | {np.median(t / ref):.3f}x |")
+
+
 # -- memory by input type ------------------------------------------------------
 def memory_study(args):
     import pandas as pd
@@ -493,6 +545,8 @@ def main(argv=None):
                         type=lambda s: int(float(s)))
     parser.add_argument("--threads-study", action="store_true")
     parser.add_argument("--memory-study", action="store_true")
+    parser.add_argument("--decompose", action="store_true",
+                        help="fit time with the package's pieces swapped in one by one")
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args(argv)
     if args.quick:
@@ -509,6 +563,8 @@ def main(argv=None):
                 return threads_study(args)
             if args.memory_study:
                 return memory_study(args)
+            if args.decompose:
+                return decompose(args)
             print(f"Machine: {machine()}")
             print(f"Data: {args.n_samples} training rows (predict and accuracy on "
                   f"{args.n_test} more) x {args.n_features} float32 columns; tasks "
