@@ -27,9 +27,9 @@ class MultiTaskLoss(nn.Module):
     """
 
     def forward(self, logits, y, weight):
-        losses = []
-        for t, z in enumerate(logits):
-            w = weight[:, t]
-            ce = F.cross_entropy(z, y[:, t].clamp(min=0), reduction="none")
-            losses.append((w * ce).sum() / w.sum().clamp(min=torch.finfo(w.dtype).tiny))
-        return torch.stack(losses)
+        ce = torch.stack([
+            F.cross_entropy(z, y[:, t], ignore_index=-1, reduction="none")
+            for t, z in enumerate(logits)
+        ], 1)
+        tiny = torch.finfo(weight.dtype).tiny
+        return (weight * ce).sum(0) / weight.sum(0).clamp(min=tiny)

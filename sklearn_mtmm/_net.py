@@ -109,9 +109,7 @@ class MultiTaskNet(NeuralNet):
         logits = y_pred if isinstance(y_pred, (tuple, list)) else (y_pred,)
         target = to_tensor(y_true, device=self.device)
         per_task = self.criterion_(logits[:n_tasks], target["y"], target["w"])
-        weights = torch.as_tensor(
-            self.loss_weights, dtype=per_task.dtype, device=per_task.device
-        )
+        weights = self._loss_weights_tensor
         if training and self.weighting_ is not None:
             loss, weights = self.weighting_.combine(per_task, weights,
                                                     target["w"].sum(0) > 0)
@@ -119,13 +117,12 @@ class MultiTaskNet(NeuralNet):
             loss = (weights * per_task).sum()
         if training and self._needs_task_gradients():
             self._task_step = {"per_task": per_task, "weights": weights,
-                               "loss_weights": torch.as_tensor(
-                                   self.loss_weights, dtype=per_task.dtype,
-                                   device=per_task.device),
+                               "loss_weights": self._loss_weights_tensor,
                                "present": target["w"].sum(0) > 0}
         regularization = getattr(self.module_, "regularization", None)
-        if training and regularization is not None:
-            loss = loss + regularization()
+        penalty = regularization() if training and regularization is not None else None
+        if penalty is not None:
+            loss = loss + penalty
         # Auxiliary heads: extra groups of n_tasks logits after the task
         # logits, weighted by the module's ``aux_loss_weight``.
         aux_weight = getattr(self.module_, "aux_loss_weight", 0.0)
@@ -137,9 +134,12 @@ class MultiTaskNet(NeuralNet):
         return loss
 
     def _record_tasks(self, per_task, target, logits, training):
-        """Record per-task sums for ``PerTaskHistory`` to average per epoch."""
-        # One host transfer per batch (``tolist`` of a stacked tensor), not one
-        # per statistic: each transfer is a device sync on a GPU.
+        """Add this batch's per-task sums to the epoch's running totals.
+
+        Rows: weighted loss sum, weight sum and, in validation, correct and
+        labelled counts. The totals stay on the device, so a batch costs no
+        host transfer; ``PerTaskHistory`` reads them once per epoch.
+        """
         w = target["w"].sum(0)
         stats = [per_task.detach() * w, w]
         if not training:
@@ -148,13 +148,16 @@ class MultiTaskNet(NeuralNet):
                 [(z.argmax(1) == target["y"][:, t]) & labelled[:, t]
                  for t, z in enumerate(logits)], 1)
             stats += [correct.sum(0).to(w.dtype), labelled.sum(0).to(w.dtype)]
-        values = torch.stack(stats).tolist()
-        record = {"loss": values[0], "weight": values[1]}
-        if not training:
-            record["correct"] = [int(c) for c in values[2]]
-            record["labelled"] = [int(n) for n in values[3]]
+        stats = torch.stack(stats)
         prefix = "train" if training else "valid"
-        self.history.record_batch(f"{prefix}_tasks", record)
+        total = self._task_sums.get(prefix)
+        self._task_sums[prefix] = stats if total is None else total + stats
+
+    def pop_task_sums(self):
+        """The epoch's per-task totals by ``"train"``/``"valid"``, as arrays; resets them."""
+        sums = {k: v.cpu().double().numpy() for k, v in self._task_sums.items()}
+        self._task_sums = {}
+        return sums
 
     def _set_training(self, training=True):
         # skorch calls this before every batch and walks every submodule; on a
@@ -172,8 +175,15 @@ class MultiTaskNet(NeuralNet):
         callbacks.insert(at, ("per_task_history", PerTaskHistory()))
         return callbacks
 
+    def on_train_begin(self, net, **kwargs):
+        super().on_train_begin(net, **kwargs)
+        # Converted once per fit call, not once per batch.
+        self._loss_weights_tensor = torch.as_tensor(
+            self.loss_weights, dtype=torch.float32, device=self.device)
+
     def on_epoch_begin(self, net, **kwargs):
         super().on_epoch_begin(net, **kwargs)
+        self._task_sums = {}
         if self.weighting_ is not None:
             self.weighting_.on_epoch_begin(self.history, self.tasks)
 

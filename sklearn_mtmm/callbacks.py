@@ -16,18 +16,10 @@ class PerTaskHistory(Callback):
     """
 
     def on_epoch_end(self, net, **kwargs):
-        epoch = net.history[-1]
-        for prefix in ("train", "valid"):
-            records = [b[f"{prefix}_tasks"] for b in epoch["batches"]
-                       if f"{prefix}_tasks" in b]
-            if not records:
-                continue
-            loss = np.sum([r["loss"] for r in records], axis=0)
-            weight = np.sum([r["weight"] for r in records], axis=0)
+        for prefix, sums in net.pop_task_sums().items():
+            loss, weight = sums[0], sums[1]
             for task, l, w in zip(net.tasks, loss, weight):
                 net.history.record(f"{prefix}_loss_{task}", float(l / w) if w > 0 else np.nan)
             if prefix == "valid":
-                correct = np.sum([r["correct"] for r in records], axis=0)
-                labelled = np.sum([r["labelled"] for r in records], axis=0)
-                for task, c, n in zip(net.tasks, correct, labelled):
+                for task, c, n in zip(net.tasks, sums[2], sums[3]):
                     net.history.record(f"valid_acc_{task}", float(c / n) if n > 0 else np.nan)

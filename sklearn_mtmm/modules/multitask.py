@@ -83,10 +83,11 @@ class MultiTaskMLP(nn.Module):
         """Soft-sharing penalty ``strength * sum_t ||theta_t - mean theta||^2``.
 
         Sums over every parameter of the towers, comparing each task's copy
-        with the mean of all copies. Zero for ``"hard"`` and ``"none"``.
+        with the mean of all copies. None (no penalty) for ``"hard"`` and
+        ``"none"``.
         """
         if self.sharing != "soft" or len(self.towers) < 2:
-            return torch.zeros(())
+            return None
         penalty = 0.0
         for copies in zip(*(tower.parameters() for tower in self.towers)):
             stacked = torch.stack(copies)
