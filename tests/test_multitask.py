@@ -299,3 +299,24 @@ def test_batch_norm_and_dropout(data):
     # Evaluation mode: dropout off, so predictions are repeatable.
     np.testing.assert_array_equal(clf.predict_proba(X)[1], clf.predict_proba(X)[1])
     assert clf.score(X, Y) > 0.6
+
+
+class _GradientNorms(Callback):
+    def initialize(self):
+        self.norms = []
+        return self
+
+    def on_grad_computed(self, net, named_parameters, **kwargs):
+        self.norms.append(sum(p.grad.norm().item() for _, p in named_parameters))
+
+
+def test_gradient_hooks_and_closure_optimizers_still_work(data):
+    """skorch's on_grad_computed callbacks and LBFGS's closure keep working."""
+    X, Y = data
+    clf = MultiTaskClassifier(callbacks=[("norms", _GradientNorms())],
+                              **{**FAST, "max_epochs": 2}).fit(X, Y)
+    n_batches = 2 * -(-len(X) // clf.batch_size)
+    assert len(dict(clf.net_.callbacks_)["norms"].norms) == n_batches
+    lbfgs = MultiTaskClassifier(optimizer=torch.optim.LBFGS, batch_size=512,
+                                **{**FAST, "lr": 0.5, "max_epochs": 5}).fit(X, Y)
+    assert lbfgs.score(X, Y) > 0.7
