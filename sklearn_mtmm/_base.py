@@ -284,8 +284,7 @@ class BaseMultiTaskClassifier(ClassifierMixin, BaseEstimator):
             train_split = ValidationSplit(self.validation_fraction, seed)
             callbacks = [("early_stopping", EarlyStopping(
                 monitor="valid_loss", patience=self.n_iter_no_change,
-                threshold=self.tol, threshold_mode="rel", load_best=True,
-                sink=print if self.verbose else _silent))]
+                threshold=self.tol, threshold_mode="rel", load_best=True))]
         else:
             train_split, callbacks = None, []
         n_batches = -(-len(next(iter(blocks.values()))) // self.batch_size)
@@ -319,7 +318,6 @@ class BaseMultiTaskClassifier(ClassifierMixin, BaseEstimator):
         """Per-task probabilities (``softmax=False``: logits, enough for argmax)."""
         check_is_fitted(self)
         blocks = self._input_blocks(X, reset=False)
-        self.net_.module_.eval()
         outputs = [[] for _ in self.tasks_]
         n_tasks = len(self.tasks_)
         with _torch_threads(self.n_threads), torch.inference_mode():
@@ -415,7 +413,3 @@ def check_numeric_columns(X):
             "OneHotEncoder or OrdinalEncoder in a ColumnTransformer before "
             "this estimator."
         )
-
-
-def _silent(*args, **kwargs):
-    pass
