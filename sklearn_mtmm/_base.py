@@ -255,6 +255,10 @@ class BaseMultiTaskClassifier(ClassifierMixin, BaseEstimator):
             chain = resolve_task_chain(self.task_chain, targets.tasks)
             self.task_chain_ = [targets.tasks[t] for t in chain or ()]
         self.loss_weights_ = loss_weights
+        if np.all(weight == weight.flat[0]):
+            # Every label present, every weight equal: the weighted mean is the
+            # plain mean, which the loss computes without weights (faster).
+            weight = None
         dataset = TensorBlocks(blocks, targets.codes, weight)
 
         seed = self._seed(warm)

@@ -29,7 +29,9 @@ class TensorBlocks:
     codes : ndarray of shape (n_samples, n_tasks), default=None
         Integer label codes (-1: missing). None at predict time.
     weight : ndarray of shape (n_samples, n_tasks), default=None
-        Row weights, zero where the label is missing.
+        Row weights, zero where the label is missing. None at predict time,
+        and in training when every label is present and every weight equal
+        (the loss is then a plain mean; see ``_losses``).
 
     Notes
     -----
@@ -58,10 +60,19 @@ class TensorBlocks:
         """The rows at ``index`` (a slice or an integer tensor), as a batch."""
         if self.rows is not None:
             index = self.rows[index]
-        X = {k: v[index] for k, v in self.blocks.items()}
+        return self.batch([t[index] for t in self.tensors()])
+
+    def batch(self, tensors):
+        """``(X, target)`` from batch tensors in the order of :meth:`tensors`.
+
+        ``X`` maps block names to inputs; ``target`` is None at predict time,
+        else ``{"y": codes, "w": weights or None}``.
+        """
+        X = dict(zip(self.blocks, tensors))
         if self.codes is None:
             return X, None
-        return X, {"y": self.codes[index], "w": self.weight[index]}
+        rest = tensors[len(self.blocks):]
+        return X, {"y": rest[0], "w": rest[1] if len(rest) > 1 else None}
 
     def subset(self, index):
         """A view of the rows at ``index``: no data is copied."""
@@ -71,8 +82,8 @@ class TensorBlocks:
         return view
 
     def tensors(self):
-        """Every tensor of the data set."""
-        extra = [] if self.codes is None else [self.codes, self.weight]
+        """Every tensor of the data set: the blocks, then codes and weights if any."""
+        extra = [t for t in (self.codes, self.weight) if t is not None]
         return list(self.blocks.values()) + extra
 
     @property
@@ -90,9 +101,8 @@ class TensorBlocks:
         if rows is not None:
             fn = (lambda f: lambda t: f(t[rows]))(fn)
         moved = TensorBlocks({k: fn(v) for k, v in self.blocks.items()})
-        if self.codes is not None:
-            moved.codes = fn(self.codes)
-            moved.weight = fn(self.weight)
+        moved.codes = None if self.codes is None else fn(self.codes)
+        moved.weight = None if self.weight is None else fn(self.weight)
         return moved
 
     def to(self, device):
@@ -184,23 +194,15 @@ class _PinnedBatches:
         self.bounds = bounds
         self.shuffle = shuffle
 
-    def _copy(self, batch):
-        device = self.dataset.target_device
-        X, target = batch
-        X = {k: v.to(device, non_blocking=True) for k, v in X.items()}
-        if target is not None:
-            target = {k: v.to(device, non_blocking=True) for k, v in target.items()}
-        return X, target
-
     def __iter__(self):
         dataset, bounds = self.dataset, self.bounds
+        sources = dataset.tensors()
         if not self.shuffle:
             for start, stop in zip(bounds[:-1], bounds[1:]):
-                yield self._copy(dataset.take(slice(start, stop)))
+                yield dataset.batch([t[start:stop].to(dataset.target_device, non_blocking=True)
+                                     for t in sources])
             return
         size = max(stop - start for start, stop in zip(bounds[:-1], bounds[1:]))
-        names = list(dataset.blocks)
-        sources = dataset.tensors()
         buffers = [
             [torch.empty((size,) + tuple(t.shape[1:]), dtype=t.dtype).pin_memory()
              for t in sources]
@@ -218,9 +220,7 @@ class _PinnedBatches:
             moved = [t.to(dataset.target_device, non_blocking=True) for t in staged]
             events[slot] = torch.cuda.Event()
             events[slot].record()
-            X = dict(zip(names, moved))
-            extra = moved[len(names):]
-            yield X, ({"y": extra[0], "w": extra[1]} if extra else None)
+            yield dataset.batch(moved)
 
 
 class ValidationSplit:

@@ -12,7 +12,6 @@ import numpy as np
 import torch
 from skorch import NeuralNet
 from skorch.callbacks import Callback
-from skorch.utils import to_tensor
 
 from ._data import BatchIterator, TensorBlocks, for_device
 from . import _surgery
@@ -121,21 +120,25 @@ class MultiTaskNet(NeuralNet):
         return BatchIterator(dataset, self.predict_batch_size, shuffle=False)
 
     # -- loss ------------------------------------------------------------
+    def infer(self, x, **fit_params):
+        # Batches come from ``get_iterator``: dicts of tensors already on the
+        # device, so skorch's conversion and merging are skipped.
+        return self.module_(**x, **fit_params)
+
     def get_loss(self, y_pred, y_true, X=None, training=False):
         n_tasks = len(self.tasks)
         logits = y_pred if isinstance(y_pred, (tuple, list)) else (y_pred,)
-        target = to_tensor(y_true, device=self.device)
-        per_task = self.criterion_(logits[:n_tasks], target["y"], target["w"])
+        y, w = y_true["y"], y_true["w"]  # tensors on the device (``get_iterator``)
+        per_task = self.criterion_(logits[:n_tasks], y, w)
         weights = self._loss_weights_tensor
         if training and self.weighting_ is not None:
-            loss, weights = self.weighting_.combine(per_task, weights,
-                                                    target["w"].sum(0) > 0)
+            loss, weights = self.weighting_.combine(per_task, weights, self._present(w))
         else:
             loss = (weights * per_task).sum()
         if training and self._needs_task_gradients():
             self._task_step = {"per_task": per_task, "weights": weights,
                                "loss_weights": self._loss_weights_tensor,
-                               "present": target["w"].sum(0) > 0}
+                               "present": self._present(w)}
         regularization = getattr(self.module_, "regularization", None)
         penalty = regularization() if training and regularization is not None else None
         if penalty is not None:
@@ -145,35 +148,53 @@ class MultiTaskNet(NeuralNet):
         aux_weight = getattr(self.module_, "aux_loss_weight", 0.0)
         if training and aux_weight and len(logits) > n_tasks:
             for start in range(n_tasks, len(logits), n_tasks):
-                aux = self.criterion_(logits[start:start + n_tasks], target["y"], target["w"])
+                aux = self.criterion_(logits[start:start + n_tasks], y, w)
                 loss = loss + aux_weight * (weights.detach() * aux).sum()
-        self._record_tasks(per_task, target, logits[:n_tasks], training)
+        self._record_tasks(per_task, y, w, logits[:n_tasks], training)
         return loss
 
-    def _record_tasks(self, per_task, target, logits, training):
-        """Add this batch's per-task sums to the epoch's running totals.
+    def _present(self, w):
+        """Which tasks have a labelled row of non-zero weight in the batch."""
+        if w is None:
+            return torch.ones(len(self.tasks), dtype=torch.bool, device=self.device)
+        return w.sum(0) > 0
 
-        Rows: weighted loss sum, weight sum and, in validation, correct and
-        labelled counts. The totals stay on the device, so a batch costs no
-        host transfer; ``PerTaskHistory`` reads them once per epoch.
+    def _record_tasks(self, per_task, y, w, logits, training):
+        """Keep this batch's per-task losses for the epoch's history.
+
+        Kept as they are, on the device: a training batch costs one
+        ``detach``, no host transfer and no arithmetic; :meth:`pop_task_sums`
+        reduces the epoch once. Each entry: the per-task losses, the per-task
+        weight totals (the row count when the data set has no weights) and,
+        in validation, correct and labelled counts.
         """
-        w = target["w"].sum(0)
-        stats = [per_task.detach() * w, w]
+        entry = [per_task.detach(), len(y) if w is None else w.sum(0)]
         if not training:
-            labelled = target["y"] >= 0
+            labelled = y >= 0
             correct = torch.stack(
-                [(z.argmax(1) == target["y"][:, t]) & labelled[:, t]
-                 for t, z in enumerate(logits)], 1)
-            stats += [correct.sum(0).to(w.dtype), labelled.sum(0).to(w.dtype)]
-        stats = torch.stack(stats)
-        prefix = "train" if training else "valid"
-        total = self._task_sums.get(prefix)
-        self._task_sums[prefix] = stats if total is None else total + stats
+                [(z.argmax(1) == y[:, t]) & labelled[:, t] for t, z in enumerate(logits)], 1)
+            entry += [correct.sum(0), labelled.sum(0)]
+        self._task_batches.setdefault("train" if training else "valid", []).append(entry)
 
     def pop_task_sums(self):
-        """The epoch's per-task totals by ``"train"``/``"valid"``, as arrays; resets them."""
-        sums = {k: v.cpu().double().numpy() for k, v in self._task_sums.items()}
-        self._task_sums = {}
+        """The epoch's per-task totals by ``"train"``/``"valid"``; resets them.
+
+        Each value is an array of rows: weighted loss sum, weight sum and,
+        in validation, correct and labelled counts.
+        """
+        sums = {}
+        for prefix, batches in self._task_batches.items():
+            columns = list(zip(*batches))
+            loss = torch.stack(columns[0])
+            if torch.is_tensor(columns[1][0]):
+                weight = torch.stack(columns[1]).to(loss.dtype)
+            else:
+                weight = torch.tensor(columns[1], dtype=loss.dtype,
+                                      device=loss.device)[:, None].expand_as(loss)
+            rows = [(loss * weight).sum(0), weight.sum(0)]
+            rows += [torch.stack(c).sum(0).to(loss.dtype) for c in columns[2:]]
+            sums[prefix] = torch.stack(rows).cpu().double().numpy()
+        self._task_batches = {}
         return sums
 
     def _set_training(self, training=True):
@@ -205,7 +226,7 @@ class MultiTaskNet(NeuralNet):
 
     def on_epoch_begin(self, net, **kwargs):
         super().on_epoch_begin(net, **kwargs)
-        self._task_sums = {}
+        self._task_batches = {}
         if self.weighting_ is not None:
             self.weighting_.on_epoch_begin(self.history, self.tasks)
 
