@@ -32,3 +32,17 @@ def test_batch_without_labels_gives_zero_loss():
     assert loss.item() == 0.0
     loss.sum().backward()
     assert np.all(logits.grad.numpy() == 0)
+
+
+def test_unweighted_path_equals_equal_weights():
+    """weight=None (every label present, equal weights) is the plain mean."""
+    torch.manual_seed(0)
+    logits = (torch.randn(5, 3, requires_grad=True), torch.randn(5, 2, requires_grad=True))
+    y = torch.tensor([[0, 1], [2, 0], [1, 0], [0, 1], [2, 1]])
+    unweighted = MultiTaskLoss()(logits, y, None)
+    weighted = MultiTaskLoss()(logits, y, torch.full((5, 2), 3.0))
+    torch.testing.assert_close(unweighted, weighted)
+    grads = torch.autograd.grad(unweighted.sum(), logits)
+    expected = torch.autograd.grad(weighted.sum(), logits)
+    for g, e in zip(grads, expected):
+        torch.testing.assert_close(g, e)

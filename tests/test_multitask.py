@@ -87,6 +87,28 @@ def test_missing_labels_equal_zero_sample_weight(data):
         np.testing.assert_array_equal(pa, pb)
 
 
+@pytest.mark.parametrize("missing", [False, True])
+def test_per_task_history_is_each_task_epoch_loss(data, missing):
+    """train_loss_<task> is the task's mean loss over its labelled rows.
+
+    With a vanishing learning rate the network does not move, so every
+    epoch's per-task loss, accumulated over uneven batches, must equal the
+    fitted model's log loss on the training rows. ``missing`` takes the
+    weighted loss path, else the unweighted one.
+    """
+    X, Y = data
+    Y = Y.astype(object)
+    if missing:
+        Y.loc[np.arange(len(Y)) % 3 == 0, "bucket"] = None
+    clf = MultiTaskClassifier(**{**FAST, "lr": 1e-12, "max_epochs": 2,
+                                 "batch_size": 70}).fit(X, Y)
+    for task, proba, classes in zip(Y.columns, clf.predict_proba(X), clf.classes_):
+        labelled = Y[task].notna().to_numpy()
+        codes = np.searchsorted(classes, Y[task][labelled].to_numpy())
+        expected = -np.log(proba[labelled][np.arange(len(codes)), codes]).mean()
+        assert clf.history_[-1, f"train_loss_{task}"] == pytest.approx(expected, rel=1e-5)
+
+
 class _Snapshot(Callback):
     def on_train_begin(self, net, **kwargs):
         self.initial = {k: v.clone() for k, v in net.module_.state_dict().items()}
