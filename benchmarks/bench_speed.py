@@ -241,6 +241,12 @@ def _pin_mmap_threshold():
         ctypes.CDLL("libc.so.6").mallopt(-3, 64 * 1024)  # M_MMAP_THRESHOLD
 
 
+def _trim_heap():
+    """Return the heap's free pages to the OS (what earlier fits freed)."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
 def _rss():
     with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
@@ -251,6 +257,7 @@ class PeakRSS:
 
     def __enter__(self):
         gc.collect()
+        _trim_heap()  # else reused free heap pages hide the increase
         self.base = self.peak = _rss()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._poll, daemon=True)

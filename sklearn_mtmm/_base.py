@@ -1,7 +1,8 @@
 """The thin base shared by both estimators: targets, training and prediction.
 
 A subclass supplies two things: ``_input_blocks(X, reset)``, which validates
-``X`` and returns a dict of float32 arrays (one per block), and
+``X`` and returns a dict of arrays (float32 blocks, passed to the module as
+keyword arguments; fusion adds a boolean presence mask), and
 ``_build_module(n_features, n_classes)``, which returns the torch module.
 Everything else (targets, weights, the skorch net, seeding, devices,
 prediction) lives here once.

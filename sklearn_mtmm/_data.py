@@ -25,7 +25,8 @@ class TensorBlocks:
     Parameters
     ----------
     blocks : dict of str to ndarray or Tensor
-        Float32 inputs, one per block, all with the same number of rows.
+        The module's inputs (float32 blocks; fusion's boolean presence
+        mask), all with the same number of rows.
     codes : ndarray of shape (n_samples, n_tasks), default=None
         Integer label codes (-1: missing). None at predict time.
     weight : ndarray of shape (n_samples, n_tasks), default=None

@@ -13,7 +13,7 @@ from ._docs import fill_doc
 from ._messages import did_you_mean
 from ._modalities import feature_names, resolve_modalities
 from ._multitask import _widths
-from .modules.fusion import FUSIONS, FusionNet
+from .modules.fusion import FUSIONS, PRESENT, FusionNet
 from .modules.mlp import ACTIVATIONS, mlp
 
 ENCODER_PREFIX = "encoder__"
@@ -304,11 +304,12 @@ default="intermediate"
                 X = self._match_columns(X)
             X = validate_data(self, X, reset=False, dtype=np.float32,
                               ensure_all_finite="allow-nan")
-        blocks = {}
+        blocks, present = {}, []
         for name, indices in self.modalities_.items():
-            block = np.ascontiguousarray(X[:, indices])
+            block = np.ascontiguousarray(X[:, indices])  # a copy (index array)
             missing = np.isnan(block)
-            partial = missing.any(1) & ~missing.all(1)
+            absent = missing.all(1)
+            partial = missing.any(1) & ~absent
             if partial.any():
                 row = int(np.flatnonzero(partial)[0])
                 raise ValueError(
@@ -319,7 +320,14 @@ default="intermediate"
                     "row; put an imputer in front, e.g. make_pipeline("
                     "SimpleImputer(), MultiModalFusionClassifier(...))."
                 )
+            block[absent] = 0.0  # the network ignores it, but NaN * 0 is NaN
             blocks[name] = block
+            present.append(~absent)
+        # The presence mask travels with the blocks only when some row lacks a
+        # modality; without it the network skips every masking operation.
+        present = np.column_stack(present)
+        if not present.all():
+            blocks[PRESENT] = present
         return blocks
 
     def _match_columns(self, X):
@@ -342,7 +350,8 @@ default="intermediate"
 
     # -- network ------------------------------------------------------------
     def _build_module(self, n_features, n_classes):
-        names = list(n_features)
+        names = list(self.modalities_)
+        n_features = {m: n_features[m] for m in names}
         custom = dict(self.encoders or {})
         for modality, spec in custom.items():
             if modality not in n_features:

@@ -151,6 +151,28 @@ def test_absent_modality_is_left_out_or_replaced(two_views, fusion, left_out):
         assert np.abs(before - after).max() > 1e-3
 
 
+@pytest.mark.parametrize("fusion", FUSIONS)
+def test_presence_mask_only_when_a_modality_is_absent(two_views, fusion):
+    """Complete data carry no mask, and the unmasked network equals the masked one."""
+    from sklearn_mtmm.modules.fusion import PRESENT
+
+    X, y = two_views
+    clf = MultiModalFusionClassifier(modalities=TWO, fusion=fusion, **FAST).fit(X, y)
+    blocks = clf._input_blocks(X, reset=False)
+    assert PRESENT not in blocks
+    X_absent = X.copy()
+    X_absent[:4, 3:] = np.nan
+    mask = clf._input_blocks(X_absent, reset=False)[PRESENT]
+    np.testing.assert_array_equal(mask[:, 1], np.arange(len(X)) >= 4)
+    inputs = {k: torch.as_tensor(v) for k, v in blocks.items()}
+    module = clf.net_.module_.eval()
+    with torch.no_grad():
+        unmasked = module(**inputs)
+        masked = module(**inputs, **{PRESENT: torch.ones(len(X), 2, dtype=torch.bool)})
+    for a, b in zip(unmasked, masked):
+        torch.testing.assert_close(a, b)
+
+
 def test_rows_without_any_modality_get_finite_predictions(two_views):
     X, y = two_views
     X = X.copy()

@@ -1,9 +1,13 @@
 """The network of ``MultiModalFusionClassifier``: encoders, fusion, task heads.
 
-``FusionNet.forward(**blocks)`` takes one float32 block per modality. A row
-whose block is all NaN has that modality absent: its embedding is replaced by
-a learned "absent" embedding, and late, gated and attention fusion leave it
-out of the combination. In training mode the module returns the task logits
+``FusionNet.forward(**blocks)`` takes one float32 block per modality and,
+when some row lacks a modality, a boolean ``(batch, n_modalities)`` block
+under the key ``PRESENT`` (``"__present__"``, a name no modality can take)
+saying which modalities each row has. An absent modality's embedding is
+replaced by a learned "absent" embedding, and late, gated and attention
+fusion leave it out of the combination; its input values are ignored (the
+estimator passes zeros). Without ``PRESENT`` every row has every modality,
+and the network skips all masking. In training mode the module returns the task logits
 followed by one group of task logits per modality (auxiliary heads) when
 ``aux_loss_weight > 0``; the net adds their losses (see ``_net.py``).
 """
@@ -15,6 +19,8 @@ from .chain import ChainedHeads
 from .mlp import head, mlp
 
 FUSIONS = ("early", "intermediate", "late", "gated", "attention")
+PRESENT = "__present__"
+"""Key of the presence mask among the input blocks (modality names cannot hold '__')."""
 
 
 class FusionNet(nn.Module):
@@ -101,34 +107,36 @@ class FusionNet(nn.Module):
             self.aux_heads = nn.ModuleList(
                 nn.ModuleList(nn.Linear(w, c) for c in n_classes) for w in widths)
 
-    def _presence(self, xs):
-        """Boolean (batch, n_modalities): which modalities each row has."""
-        present = torch.stack([~torch.isnan(x).all(1) for x in xs], 1)
-        if self.training and self.modality_dropout > 0:
-            keep = torch.rand(present.shape, device=present.device) >= self.modality_dropout
-            dropped = present & keep
-            # A row that would lose every modality keeps what it had.
-            present = torch.where(dropped.any(1, keepdim=True), dropped, present)
-        return present
+    def _drop_modalities(self, present):
+        """Drop each present modality of each row with ``modality_dropout``."""
+        keep = torch.rand(present.shape, device=present.device) >= self.modality_dropout
+        dropped = present & keep
+        # A row that would lose every modality keeps what it had.
+        return torch.where(dropped.any(1, keepdim=True), dropped, present)
 
     def forward(self, **blocks):
         xs = [blocks[m] for m in self.names]
-        present = self._presence(xs)
-        embeddings = []
-        for m, (x, encoder) in enumerate(zip(xs, self.encoders)):
-            x = torch.where(torch.isnan(x), torch.zeros((), dtype=x.dtype, device=x.device), x)
-            e = encoder(x)
-            embeddings.append(torch.where(present[:, m:m + 1], e, self.absent[m].to(e.dtype)))
-        # Rows with no modality at all fall back to the absent embeddings.
-        use = present | ~present.any(1, keepdim=True)
+        present = blocks.get(PRESENT)  # None: every row has every modality
+        if self.training and self.modality_dropout > 0:
+            if present is None:
+                present = torch.ones(len(xs[0]), len(xs), dtype=torch.bool,
+                                     device=xs[0].device)
+            present = self._drop_modalities(present)
+        embeddings = [encoder(x) for x, encoder in zip(xs, self.encoders)]
+        use = None  # which embeddings a row combines; None: all of them
+        if present is not None:
+            embeddings = [torch.where(present[:, m:m + 1], e, self.absent[m].to(e.dtype))
+                          for m, e in enumerate(embeddings)]
+            # Rows with no modality at all fall back to the absent embeddings.
+            use = present | ~present.any(1, keepdim=True)
 
         if self.fusion == "late":
             per_modality = [_apply(heads, tower(e)) for e, tower, heads
                             in zip(embeddings, self.towers, self.modality_heads)]
             outputs = []
             for t in range(self.n_tasks):
-                scores = self.late_weights[t].expand_as(present)
-                weights = torch.softmax(scores.masked_fill(~use, float("-inf")), 1)
+                weights = torch.softmax(_mask(self.late_weights[t].expand(
+                    len(xs[0]), len(xs)), use), 1)
                 stacked = torch.stack([z[t] for z in per_modality], 1)
                 outputs.append((weights.unsqueeze(2) * stacked).sum(1))
             if self.training and self.aux_loss_weight > 0:
@@ -139,18 +147,27 @@ class FusionNet(nn.Module):
             fused = torch.cat(embeddings, 1)
         elif self.fusion == "gated":
             tokens = torch.stack([p(e) for p, e in zip(self.projections, embeddings)], 1)
-            scores = self.gate(torch.cat(embeddings, 1)).masked_fill(~use, float("-inf"))
+            scores = _mask(self.gate(torch.cat(embeddings, 1)), use)
             fused = (torch.softmax(scores, 1).unsqueeze(2) * tokens).sum(1)
         else:
             tokens = torch.stack([p(e) for p, e in zip(self.projections, embeddings)], 1)
-            tokens = self.attention(tokens + self.modality_tokens, src_key_padding_mask=~use)
-            weights = use.to(tokens.dtype).unsqueeze(2)
-            fused = (tokens * weights).sum(1) / weights.sum(1)
+            tokens = self.attention(tokens + self.modality_tokens,
+                                    src_key_padding_mask=None if use is None else ~use)
+            if use is None:
+                fused = tokens.mean(1)
+            else:
+                weights = use.to(tokens.dtype).unsqueeze(2)
+                fused = (tokens * weights).sum(1) / weights.sum(1)
         shared = self.trunk(fused)
         outputs = _apply(self.heads, shared)
         if self.training and self.aux_loss_weight > 0:
             outputs += [h(e) for e, heads in zip(embeddings, self.aux_heads) for h in heads]
         return tuple(outputs)
+
+
+def _mask(scores, use):
+    """``scores`` with the modalities a row does not use at -inf (None: all used)."""
+    return scores if use is None else scores.masked_fill(~use, float("-inf"))
 
 
 def _task_heads(width, n_classes, hidden_sizes, chain, layer):
