@@ -14,9 +14,24 @@ pinned buffer and copied asynchronously. The CPU path does none of this.
 """
 
 import copy
+import warnings
 
 import numpy as np
 import torch
+
+
+def _as_tensor(array):
+    """``torch.as_tensor``, sharing memory even with a read-only array.
+
+    Read-only arrays are common (pandas' copy-on-write views); torch warns
+    that writing to such a tensor is undefined, and the data path never
+    writes to its tensors, so the warning is silenced rather than paid for
+    with a copy.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="The given NumPy array is not writable",
+                                category=UserWarning)
+        return torch.as_tensor(array)
 
 
 class TensorBlocks:
@@ -42,7 +57,7 @@ class TensorBlocks:
     """
 
     def __init__(self, blocks, codes=None, weight=None):
-        self.blocks = {k: torch.as_tensor(v) for k, v in blocks.items()}
+        self.blocks = {k: _as_tensor(v) for k, v in blocks.items()}
         self.codes = None if codes is None else torch.as_tensor(codes, dtype=torch.int64)
         # float32 like the inputs: float64 weights would make every batch's
         # loss arithmetic run in float64.

@@ -20,6 +20,18 @@ ENCODER_PREFIX = "encoder__"
 
 
 @fill_doc
+def _column_block(X, indices):
+    """The columns ``indices`` of ``X``: a view when they are a contiguous range.
+
+    Batches are gathered row by row, so a strided view trains as fast as a
+    contiguous copy and saves a copy of those columns.
+    """
+    start = int(indices[0]) if len(indices) else 0
+    if np.array_equal(indices, np.arange(start, start + len(indices))):
+        return X[:, start:start + len(indices)]
+    return np.ascontiguousarray(X[:, indices])
+
+
 class MultiModalFusionClassifier(BaseMultiTaskClassifier):
     """Multi-modal neural network classifier: one encoder per column group, fused.
 
@@ -306,7 +318,7 @@ default="intermediate"
                               ensure_all_finite="allow-nan")
         blocks, present = {}, []
         for name, indices in self.modalities_.items():
-            block = np.ascontiguousarray(X[:, indices])  # a copy (index array)
+            block = _column_block(X, indices)
             missing = np.isnan(block)
             absent = missing.all(1)
             partial = missing.any(1) & ~absent
@@ -320,7 +332,9 @@ default="intermediate"
                     "row; put an imputer in front, e.g. make_pipeline("
                     "SimpleImputer(), MultiModalFusionClassifier(...))."
                 )
-            block[absent] = 0.0  # the network ignores it, but NaN * 0 is NaN
+            if absent.any():  # a new array: block may be a view of the caller's X
+                # The network ignores absent rows' values, but NaN * 0 is NaN.
+                block = np.where(absent[:, None], np.float32(0), block)
             blocks[name] = block
             present.append(~absent)
         # The presence mask travels with the blocks only when some row lacks a

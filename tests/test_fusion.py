@@ -173,6 +173,30 @@ def test_presence_mask_only_when_a_modality_is_absent(two_views, fusion):
         torch.testing.assert_close(a, b)
 
 
+def test_contiguous_modalities_are_views_and_inputs_stay_untouched(two_views):
+    """A modality over a column range shares X's memory; X is never written."""
+    import warnings
+
+    X, y = two_views
+    X = X.copy()
+    X[:4, 3:] = np.nan
+    original = X.copy()
+    X.flags.writeable = False  # like pandas' copy-on-write arrays
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # e.g. torch's non-writable array warning
+        clf = MultiModalFusionClassifier(modalities=TWO, **FAST).fit(X, y)
+        blocks = clf._input_blocks(X, reset=False)
+        clf.predict(X)
+    assert np.shares_memory(blocks["a"], X)  # complete modality: a view
+    assert not np.shares_memory(blocks["b"], X)  # absent rows zeroed in a copy
+    assert not np.isnan(blocks["b"]).any()
+    np.testing.assert_array_equal(X, original)
+    shuffled = MultiModalFusionClassifier(modalities={"a": [2, 0, 1], "b": [3, 4, 5]},
+                                          max_epochs=1).fit(X, y)
+    np.testing.assert_array_equal(shuffled._input_blocks(X, reset=False)["a"],
+                                  original[:, [2, 0, 1]])
+
+
 def test_rows_without_any_modality_get_finite_predictions(two_views):
     X, y = two_views
     X = X.copy()
