@@ -19,7 +19,6 @@ from .modules.mlp import ACTIVATIONS, mlp
 ENCODER_PREFIX = "encoder__"
 
 
-@fill_doc
 def _column_block(X, indices):
     """The columns ``indices`` of ``X``: a view when they are a contiguous range.
 
@@ -32,6 +31,7 @@ def _column_block(X, indices):
     return np.ascontiguousarray(X[:, indices])
 
 
+@fill_doc
 class MultiModalFusionClassifier(BaseMultiTaskClassifier):
     """Multi-modal neural network classifier: one encoder per column group, fused.
 

@@ -7,7 +7,7 @@ from sklearn.model_selection import GridSearchCV, KFold, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from sklearn_mtmm import MultiTaskClassifier
+from sklearn_mtmm import MultiModalFusionClassifier, MultiTaskClassifier
 from sklearn_mtmm.metrics import mean_task_f1_macro
 
 FAST = dict(hidden_layer_sizes=(16,), max_epochs=20, lr=0.01, random_state=0)
@@ -55,3 +55,10 @@ def test_cross_val_score_multi_task(penguins):
     scores = cross_val_score(make_pipeline(StandardScaler(), MultiTaskClassifier(**FAST)),
                              X, Y, cv=KFold(3, shuffle=True, random_state=0))
     assert scores.mean() > 0.75
+
+
+@pytest.mark.parametrize("Estimator", [MultiTaskClassifier, MultiModalFusionClassifier])
+def test_shared_docstring_sections_are_filled(Estimator):
+    """Every ``%(name)s`` placeholder of ``_docs`` is replaced by its section."""
+    assert "%(" not in Estimator.__doc__
+    assert "loss_weights : " in Estimator.__doc__
