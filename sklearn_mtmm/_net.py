@@ -1,9 +1,13 @@
 """The private skorch net: multi-task loss, tuple outputs and the fast data path.
 
-Customised only through skorch's documented hooks: ``get_dataset``,
-``get_iterator``, ``get_loss``, ``train_step_single`` (per-task gradients,
-only when gradient surgery or GradNorm is on) and ``get_default_callbacks``. skorch still
-runs the training loop, the callbacks and the history.
+Customised through skorch's documented methods: ``get_dataset``,
+``get_iterator``, ``infer`` (batches are already dicts of tensors on the
+device), ``get_loss``, ``train_step`` (a direct optimizer step when nothing
+needs skorch's closure), ``train_step_single`` (per-task gradients, only when
+gradient surgery or GradNorm is on) and ``get_default_callbacks``; plus one
+private method, ``_set_training``, which only walks the modules when the
+mode changes. skorch still runs the training loop, the callbacks and the
+history.
 """
 
 import math
